@@ -1,0 +1,85 @@
+"""Typed settings, read from the environment once and passed around as an object.
+
+Every setting has a safe default so that `authature serve` works on a fresh machine; secrets that
+are not given are generated into the data folder on first start (see `security.keys`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["ConfigError", "Settings"]
+
+
+class ConfigError(ValueError):
+    """A setting has a value we refuse to run with; the message says which and why."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path("data").resolve())
+    database_url: str = ""
+    issuer: str = ""
+    enroll_samples: int = 3
+    code_lifetime_seconds: int = 600
+    access_token_lifetime_seconds: int = 3600
+    refresh_token_lifetime_seconds: int = 30 * 24 * 3600
+    authorize_request_lifetime_seconds: int = 1800
+    lockout_failures: int = 5
+    lockout_window_seconds: int = 15 * 60
+    lockout_seconds: int = 15 * 60
+    verify_threshold: float | None = None
+    max_references: int = 10
+    secret_key_b64: str | None = None
+    encryption_key_b64: str | None = None
+    trust_proxy_headers: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("AUTHATURE_DATA_DIR") or "data").expanduser().resolve()
+        database_url = env.get("AUTHATURE_DATABASE_URL") or f"sqlite:///{data_dir / 'authature.db'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            issuer=(env.get("AUTHATURE_ISSUER") or "").rstrip("/"),
+            enroll_samples=_int(env, "AUTHATURE_ENROLL_SAMPLES", 3, 3, 10),
+            code_lifetime_seconds=_int(env, "AUTHATURE_CODE_LIFETIME_SECONDS", 600, 10, 600),
+            access_token_lifetime_seconds=_int(
+                env, "AUTHATURE_ACCESS_TOKEN_LIFETIME_SECONDS", 3600, 60, 86400
+            ),
+            lockout_failures=_int(env, "AUTHATURE_LOCKOUT_FAILURES", 5, 1, 100),
+            lockout_window_seconds=_int(env, "AUTHATURE_LOCKOUT_WINDOW_SECONDS", 900, 10, 86400),
+            lockout_seconds=_int(env, "AUTHATURE_LOCKOUT_SECONDS", 900, 10, 86400),
+            verify_threshold=_float(env, "AUTHATURE_VERIFY_THRESHOLD"),
+            max_references=_int(env, "AUTHATURE_MAX_REFERENCES", 10, 3, 50),
+            secret_key_b64=env.get("AUTHATURE_SECRET_KEY") or None,
+            encryption_key_b64=env.get("AUTHATURE_ENCRYPTION_KEY") or None,
+            trust_proxy_headers=env.get("AUTHATURE_TRUST_PROXY_HEADERS", "") in {"1", "true"},
+        )

@@ -1,0 +1,134 @@
+"""The authorization request (RFC 6749 4.1.1, SPEC 3.1) and the authorization response (4.1.2).
+
+Validation order matters: until the client and redirect URI are known, errors must not redirect
+(RFC 6749 4.1.2.1, RFC 9700 4.11: no open redirects); afterwards they go back to the client.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from authature.oauth import errors
+from authature.oauth.clients import is_native_redirect, validate_redirect_uri
+from authature.oauth.pkce import check_challenge
+from authature.oauth.ports import ClientRecord, ClientStore
+from authature.oauth.scopes import parse_scope
+
+__all__ = ["AuthorizationRequest", "authorization_redirect", "parse_authorization_request"]
+
+_USER_PARAMS = ("identifier", "first_name", "last_name", "mobile")
+_MAX_PARAM = 2000
+_DEVICE_UID = re.compile(r"^[\x21-\x7e]{1,200}$")
+_REF_ID = re.compile(r"^[\x20-\x7e]{1,200}$")
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    client: ClientRecord
+    redirect_uri: str
+    state: str
+    scopes: tuple[str, ...]
+    device_uid: str | None
+    user_params: dict[str, str]
+    ux_style: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    nonce: str | None
+    ref_id: str | None
+    amount_cents: int | None
+
+
+def _single(items: Sequence[tuple[str, str]]) -> dict[str, str]:
+    seen: dict[str, str] = {}
+    for key, value in items:
+        if key in seen:
+            raise errors.invalid_request(f"The parameter {key[:40]} is repeated.")
+        if len(value) > _MAX_PARAM:
+            raise errors.invalid_request(f"The parameter {key[:40]} is too long.")
+        seen[key] = value
+    return seen
+
+
+def parse_authorization_request(
+    items: Sequence[tuple[str, str]], clients: ClientStore
+) -> AuthorizationRequest:
+    """Validate a request; errors raised after the redirect URI is trusted carry it."""
+    try:
+        params = _single(items)
+    except errors.OAuthError:
+        raise
+    client_id = params.get("client_id")
+    if not client_id:
+        raise errors.invalid_request("client_id is required.")
+    client = clients.by_client_id(client_id)
+    if client is None:
+        raise errors.invalid_request("Unknown client_id.")
+    if client.disabled:
+        raise errors.unauthorized_client("This client is disabled.")
+    redirect_uri = validate_redirect_uri(client, params.get("redirect_uri"))
+    state = params.get("state")
+    try:
+        return _parse_trusted(params, client, redirect_uri, state)
+    except errors.OAuthError as exc:
+        raise exc.redirecting(redirect_uri, state) from exc
+
+
+def _parse_trusted(
+    params: dict[str, str], client: ClientRecord, redirect_uri: str, state: str | None
+) -> AuthorizationRequest:
+    response_type = params.get("response_type")
+    if not response_type:
+        raise errors.invalid_request("response_type is required.")
+    if response_type != "code":
+        raise errors.unsupported_response_type()
+    if not state:
+        raise errors.missing_state()
+    scopes = parse_scope(params.get("scope"), client.scopes)
+    challenge, method = check_challenge(
+        params.get("code_challenge"), params.get("code_challenge_method")
+    )
+    if challenge is None and (client.is_public or is_native_redirect(redirect_uri)):
+        raise errors.invalid_request("PKCE (code_challenge with S256) is required for this client.")
+    ux_style = params.get("ux_style") or "inline"
+    if ux_style not in {"inline", "popup"}:
+        raise errors.invalid_request("ux_style must be inline or popup.")
+    device_uid = params.get("device_uid") or None
+    if device_uid is not None and not _DEVICE_UID.match(device_uid):
+        raise errors.invalid_request("device_uid must be 1 to 200 visible ASCII characters.")
+    user_params = {
+        name: params[f"user_params[{name}]"].strip()[:320]
+        for name in _USER_PARAMS
+        if params.get(f"user_params[{name}]")
+    }
+    ref_id, amount = params.get("ref_id"), params.get("amount")
+    amount_cents: int | None = None
+    if "payment" in scopes:
+        if not ref_id or not _REF_ID.match(ref_id):
+            raise errors.invalid_request("ref_id is required with the payment scope.")
+        if not amount or not amount.isdigit() or not 0 < int(amount) <= 10**9:
+            raise errors.invalid_request("amount must be a positive whole number of cents.")
+        amount_cents = int(amount)
+    return AuthorizationRequest(
+        client=client,
+        redirect_uri=redirect_uri,
+        state=state,
+        scopes=scopes,
+        device_uid=device_uid,
+        user_params=user_params,
+        ux_style=ux_style,
+        code_challenge=challenge,
+        code_challenge_method=method,
+        nonce=params.get("nonce") or None,
+        ref_id=ref_id if "payment" in scopes else None,
+        amount_cents=amount_cents,
+    )
+
+
+def authorization_redirect(redirect_uri: str, params: dict[str, str]) -> str:
+    """Add response parameters to the redirect URI, keeping its own query (RFC 6749 3.1.2)."""
+    parts = urlsplit(redirect_uri)
+    query = parts.query + ("&" if parts.query else "") + urlencode(params)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -1,0 +1,37 @@
+"""The scopes of SPEC 1 and how a `scope` parameter is read (comma or space separated)."""
+
+from __future__ import annotations
+
+import re
+
+from authature.oauth import errors
+
+__all__ = ["KNOWN_SCOPES", "SCOPE_SENTENCES", "parse_scope"]
+
+KNOWN_SCOPES = ("capture", "authenticate", "preapproval", "payment", "openid")
+
+SCOPE_SENTENCES = {
+    "capture": "Receive an image of the signature you draw now, to place it on a document.",
+    "authenticate": "Sign you in and see your name and e-mail address.",
+    "preapproval": "Charge your bank account later by SEPA direct debit, under a mandate you sign now.",
+    "payment": "Take one payment from your bank account now.",
+    "openid": "Confirm your identity to the application (OpenID Connect).",
+}
+
+_SCOPE_TOKEN = re.compile(r"^[a-z_]{1,32}$")
+
+
+def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple[str, ...]:
+    """Split a scope string; refuse unknown, malformed, empty or not-allowed scopes."""
+    if raw is None or not raw.strip():
+        raise errors.invalid_scope("The scope parameter is required.")
+    parts = [p for p in re.split(r"[\s,]+", raw.strip()) if p]
+    seen: list[str] = []
+    for part in parts:
+        if not _SCOPE_TOKEN.match(part) or part not in KNOWN_SCOPES:
+            raise errors.invalid_scope(f"Unknown scope {part[:32]!r}.".replace('"', "'"))
+        if allowed is not None and part not in allowed:
+            raise errors.invalid_scope(f"This client may not request the {part} scope.")
+        if part not in seen:
+            seen.append(part)
+    return tuple(seen)

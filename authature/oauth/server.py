@@ -1,0 +1,285 @@
+"""The OAuth engine: every protocol operation, assembled from the stores, hasher and clock.
+
+The web layer calls one method per endpoint and renders what comes back; nothing here knows HTTP
+frameworks or SQL.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from authature.oauth import errors
+from authature.oauth.authorize import AuthorizationRequest, parse_authorization_request
+from authature.oauth.clients import authenticate_client, read_client_credentials
+from authature.oauth.ports import (
+    AccessTokenRecord,
+    AuthRequestRecord,
+    ClientRecord,
+    Clock,
+    CodeRecord,
+    UnitOfWork,
+)
+from authature.oauth.scopes import parse_scope
+from authature.oauth.token import (
+    Hasher,
+    IssuedTokens,
+    TokenPolicy,
+    check_code,
+    format_expires,
+    live_access_token,
+    narrowed_scopes,
+    store_tokens,
+    user_object,
+)
+
+__all__ = ["OAuthServer", "TokenAnswer"]
+
+
+@dataclass(frozen=True)
+class TokenAnswer:
+    status: int
+    body: dict[str, Any]
+    issued: IssuedTokens
+
+
+class OAuthServer:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        hasher: Hasher,
+        clock: Clock,
+        *,
+        code_lifetime: timedelta,
+        policy: TokenPolicy,
+    ) -> None:
+        self.uow = uow
+        self.hasher = hasher
+        self.clock = clock
+        self.code_lifetime = code_lifetime
+        self.policy = policy
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _matches_client_secret(self, secret: str, digest: str) -> bool:
+        return self.hasher.matches(secret, "client_secret", digest)
+
+    def authenticate(
+        self, authorization: str | None, form: Mapping[str, str], *, allow_public: bool = True
+    ) -> ClientRecord:
+        credentials = read_client_credentials(authorization, form)
+        with self.uow() as repos:
+            return authenticate_client(
+                credentials, repos.clients, self._matches_client_secret, allow_public=allow_public
+            )
+
+    # -- authorization endpoint (RFC 6749 4.1.1) ------------------------------------------
+
+    def parse_authorization(self, items: Sequence[tuple[str, str]]) -> AuthorizationRequest:
+        with self.uow() as repos:
+            return parse_authorization_request(items, repos.clients)
+
+    def issue_code(
+        self, request: AuthRequestRecord, user_pk: int, signature_pk: int | None, now: datetime
+    ) -> str:
+        """A single-use code bound to client, redirect URI, PKCE challenge and device."""
+        code = secrets.token_hex(16)
+        with self.uow() as repos:
+            repos.codes.add(
+                CodeRecord(
+                    code_digest=self.hasher.digest(code, "code"),
+                    client_pk=request.client_pk,
+                    user_pk=user_pk,
+                    redirect_uri=request.redirect_uri,
+                    scopes=request.scopes,
+                    state=request.state,
+                    device_uid=request.device_uid,
+                    code_challenge=request.code_challenge,
+                    code_challenge_method=request.code_challenge_method,
+                    nonce=request.nonce,
+                    signature_pk=signature_pk,
+                    auth_time=now,
+                    expires_at=now + self.code_lifetime,
+                    used_at=None,
+                )
+            )
+        return code
+
+    # -- token endpoint ----------------------------------------------------------------------
+
+    def token(self, authorization: str | None, form: Mapping[str, str]) -> TokenAnswer:
+        grant_type = form.get("grant_type")
+        client = self.authenticate(authorization, form)
+        if grant_type is None:
+            issued = self._exchange_code(client, form, standard=False)
+            return TokenAnswer(201, self._documented_body(issued), issued)
+        if grant_type == "authorization_code":
+            issued = self._exchange_code(client, form, standard=True)
+        elif grant_type == "refresh_token":
+            issued = self._refresh(client, form)
+        else:
+            raise errors.unsupported_grant_type()
+        return TokenAnswer(200, self._standard_body(issued), issued)
+
+    def _exchange_code(
+        self, client: ClientRecord, form: Mapping[str, str], *, standard: bool
+    ) -> IssuedTokens:
+        code = form.get("code")
+        if not code:
+            raise errors.invalid_request("code is required.")
+        if not form.get("redirect_uri"):
+            raise errors.invalid_request("redirect_uri is required.")
+        now = self.clock.now()
+        code_digest = self.hasher.digest(code, "code")
+        failure: errors.OAuthError | None = None
+        with self.uow() as repos:
+            record, first_use = repos.codes.consume(code_digest, now)
+            if record is None:
+                failure = errors.invalid_grant("The authorization code is not valid.")
+            elif not first_use:
+                # RFC 6749 4.1.2 / RFC 9700 4.5: a replayed code revokes what it produced.
+                repos.tokens.revoke_by_code(code_digest, now)
+                failure = errors.invalid_grant("The authorization code was already used.")
+            if failure is None:
+                assert record is not None
+                try:
+                    check_code(record, first_use, client, form, now, standard=standard)
+                    scopes = narrowed_scopes(form.get("scope"), record.scopes)
+                except errors.OAuthError as exc:
+                    failure = exc
+        if failure is not None:
+            raise failure
+        assert record is not None
+        access = secrets.token_hex(32)
+        refresh = secrets.token_hex(32) if standard else None
+        with self.uow() as repos:
+            user = repos.users.by_pk(record.user_pk)
+            if user is None:
+                raise errors.invalid_grant("The user of this code no longer exists.")
+            expires_at = store_tokens(
+                repos,
+                self.hasher,
+                self.policy,
+                access_token=access,
+                refresh_token=refresh,
+                family=secrets.token_hex(16),
+                client=client,
+                user_pk=user.pk,
+                scopes=scopes,
+                device_uid=record.device_uid,
+                signature_pk=record.signature_pk,
+                code_digest=code_digest,
+                now=now,
+            )
+        return IssuedTokens(
+            access, refresh, scopes, expires_at, user, client, record.nonce, record.auth_time
+        )
+
+    def _refresh(self, client: ClientRecord, form: Mapping[str, str]) -> IssuedTokens:
+        """RFC 6749 6 with rotation; a reused refresh token revokes its family (RFC 9700 4.14)."""
+        token = form.get("refresh_token")
+        if not token:
+            raise errors.invalid_request("refresh_token is required.")
+        now = self.clock.now()
+        digest = self.hasher.digest(token, "refresh_token")
+        failure: errors.OAuthError | None = None
+        with self.uow() as repos:
+            record = repos.tokens.refresh(digest)
+            if record is None or record.client_pk != client.pk:
+                failure = errors.invalid_grant("The refresh token is not valid.")
+            elif record.revoked_at is not None or record.expires_at <= now:
+                failure = errors.invalid_grant("The refresh token is revoked or expired.")
+            elif not repos.tokens.use_refresh(digest, now):
+                repos.tokens.revoke_family(record.family, now)
+                failure = errors.invalid_grant("The refresh token was already used.")
+            else:
+                try:
+                    scopes = narrowed_scopes(form.get("scope"), record.scopes)
+                except errors.OAuthError as exc:
+                    failure = exc
+            if failure is None:
+                assert record is not None
+                user = repos.users.by_pk(record.user_pk)
+                if user is None:
+                    failure = errors.invalid_grant("The user of this token no longer exists.")
+            if failure is None:
+                assert record is not None and user is not None
+                access, refresh = secrets.token_hex(32), secrets.token_hex(32)
+                expires_at = store_tokens(
+                    repos,
+                    self.hasher,
+                    self.policy,
+                    access_token=access,
+                    refresh_token=refresh,
+                    family=record.family,
+                    client=client,
+                    user_pk=user.pk,
+                    scopes=scopes,
+                    device_uid=record.device_uid,
+                    signature_pk=record.signature_pk,
+                    code_digest=None,
+                    now=now,
+                )
+        if failure is not None:
+            raise failure
+        assert user is not None
+        return IssuedTokens(access, refresh, scopes, expires_at, user, client, None, None)
+
+    def _documented_body(self, issued: IssuedTokens) -> dict[str, Any]:
+        return {
+            "access_token": {
+                "token": issued.access_token,
+                "type": "bearer",
+                "scopes": " ".join(issued.scopes),
+                "user": user_object(issued.user),
+                "expires": format_expires(issued.expires_at),
+            }
+        }
+
+    def _standard_body(self, issued: IssuedTokens) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": int(self.policy.access_lifetime.total_seconds()),
+            "scope": " ".join(issued.scopes),
+            "user": user_object(issued.user),
+        }
+        if issued.refresh_token:
+            body["refresh_token"] = issued.refresh_token
+        return body
+
+    # -- resource checks ---------------------------------------------------------------------
+
+    def verify_token(self, token: str | None, query: Mapping[str, str]) -> None:
+        """SPEC 3.3: live, of that client, carrying that scope, and on that device."""
+        client_id = query.get("client_id")
+        if not client_id:
+            raise errors.invalid_request("client_id is required.")
+        scopes = parse_scope(query.get("scope"))
+        now = self.clock.now()
+        with self.uow() as repos:
+            record = live_access_token(repos, self.hasher, token, now)
+            client = repos.clients.by_pk(record.client_pk)
+        if client is None or client.disabled or client.client_id != client_id:
+            raise errors.invalid_token("The token was not issued to this client.")
+        if any(s not in record.scopes for s in scopes):
+            raise errors.invalid_token("The token does not carry the requested scope.")
+        device_uid = query.get("device_uid")
+        if device_uid and record.device_uid and device_uid != record.device_uid:
+            raise errors.invalid_token("The token was issued to another device.")
+
+    def token_for_client(
+        self, token: str | None, client: ClientRecord, scope: str
+    ) -> AccessTokenRecord:
+        """A live token of this client that carries `scope` (signature fetch, payments)."""
+        now = self.clock.now()
+        with self.uow() as repos:
+            record = live_access_token(repos, self.hasher, token, now)
+        if record.client_pk != client.pk:
+            raise errors.invalid_token("The token was not issued to this client.")
+        if scope not in record.scopes:
+            raise errors.invalid_scope(f"The token was not granted the {scope} scope.")
+        return record
