@@ -45,9 +45,9 @@ def _single(items: Sequence[tuple[str, str]]) -> dict[str, str]:
     seen: dict[str, str] = {}
     for key, value in items:
         if key in seen:
-            raise errors.invalid_request(f"The parameter {key[:40]} is repeated.")
+            raise errors.invalid_request(f"The parameter {errors.quote(key)} is repeated.")
         if len(value) > _MAX_PARAM:
-            raise errors.invalid_request(f"The parameter {key[:40]} is too long.")
+            raise errors.invalid_request(f"The parameter {errors.quote(key)} is too long.")
         seen[key] = value
     return seen
 

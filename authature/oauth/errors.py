@@ -18,6 +18,7 @@ __all__ = [
     "invalid_token",
     "missing_state",
     "payment_refused",
+    "quote",
     "rate_limited",
     "server_error",
     "temporarily_unavailable",
@@ -27,6 +28,11 @@ __all__ = [
 ]
 
 _DESCRIPTION = re.compile(r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$")
+
+
+def quote(value: str, limit: int = 40) -> str:
+    """A client-supplied fragment made safe to put into an error_description."""
+    return "".join(c if _DESCRIPTION.match(c) else "?" for c in value[:limit])
 
 
 class OAuthError(Exception):

@@ -245,13 +245,20 @@ class AuthRequestWriter(AuthRequestStore, Protocol):
 class Repos(Protocol):
     """The stores of one unit of work (one database transaction)."""
 
-    clients: ClientStore
-    users: UserWriter
-    requests: AuthRequestWriter
-    codes: CodeStore
-    tokens: TokenStore
-    signatures: SignatureStore
-    attempts: AttemptStore
+    @property
+    def clients(self) -> ClientStore: ...
+    @property
+    def users(self) -> UserWriter: ...
+    @property
+    def requests(self) -> AuthRequestWriter: ...
+    @property
+    def codes(self) -> CodeStore: ...
+    @property
+    def tokens(self) -> TokenStore: ...
+    @property
+    def signatures(self) -> SignatureStore: ...
+    @property
+    def attempts(self) -> AttemptStore: ...
 
 
 class UnitOfWork(Protocol):

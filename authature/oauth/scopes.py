@@ -29,7 +29,7 @@ def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple
     seen: list[str] = []
     for part in parts:
         if not _SCOPE_TOKEN.match(part) or part not in KNOWN_SCOPES:
-            raise errors.invalid_scope(f"Unknown scope {part[:32]!r}.".replace('"', "'"))
+            raise errors.invalid_scope(f"Unknown scope '{errors.quote(part, 32)}'.")
         if allowed is not None and part not in allowed:
             raise errors.invalid_scope(f"This client may not request the {part} scope.")
         if part not in seen:

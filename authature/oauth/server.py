@@ -21,6 +21,7 @@ from authature.oauth.ports import (
     ClientRecord,
     Clock,
     CodeRecord,
+    Repos,
     UnitOfWork,
 )
 from authature.oauth.scopes import parse_scope
@@ -83,29 +84,36 @@ class OAuthServer:
             return parse_authorization_request(items, repos.clients)
 
     def issue_code(
-        self, request: AuthRequestRecord, user_pk: int, signature_pk: int | None, now: datetime
+        self,
+        repos: Repos,
+        request: AuthRequestRecord,
+        user_pk: int,
+        signature_pk: int | None,
+        now: datetime,
     ) -> str:
-        """A single-use code bound to client, redirect URI, PKCE challenge and device."""
+        """A single-use code bound to client, redirect URI, PKCE challenge and device.
+
+        Written in the caller's unit of work so the sign-in step and the code commit together.
+        """
         code = secrets.token_hex(16)
-        with self.uow() as repos:
-            repos.codes.add(
-                CodeRecord(
-                    code_digest=self.hasher.digest(code, "code"),
-                    client_pk=request.client_pk,
-                    user_pk=user_pk,
-                    redirect_uri=request.redirect_uri,
-                    scopes=request.scopes,
-                    state=request.state,
-                    device_uid=request.device_uid,
-                    code_challenge=request.code_challenge,
-                    code_challenge_method=request.code_challenge_method,
-                    nonce=request.nonce,
-                    signature_pk=signature_pk,
-                    auth_time=now,
-                    expires_at=now + self.code_lifetime,
-                    used_at=None,
-                )
+        repos.codes.add(
+            CodeRecord(
+                code_digest=self.hasher.digest(code, "code"),
+                client_pk=request.client_pk,
+                user_pk=user_pk,
+                redirect_uri=request.redirect_uri,
+                scopes=request.scopes,
+                state=request.state,
+                device_uid=request.device_uid,
+                code_challenge=request.code_challenge,
+                code_challenge_method=request.code_challenge_method,
+                nonce=request.nonce,
+                signature_pk=signature_pk,
+                auth_time=now,
+                expires_at=now + self.code_lifetime,
+                used_at=None,
             )
+        )
         return code
 
     # -- token endpoint ----------------------------------------------------------------------

@@ -1,0 +1,175 @@
+"""Operator services: manage clients and users. The CLI is a thin shell around these."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from authature.oauth.clients import matches_redirect_uri
+from authature.oauth.ports import ClientRecord, UserRecord
+from authature.oauth.scopes import KNOWN_SCOPES
+from authature.security.keys import Keys
+from authature.store.repositories import SqlUnitOfWork
+
+__all__ = ["AdminError", "ClientAdmin", "NewClient", "read_logo"]
+
+_LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".svg": "image/svg+xml",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+_LOGO_MAX_BYTES = 200_000
+
+
+class AdminError(ValueError):
+    """An operator command was given something it cannot do; the message says what to fix."""
+
+
+@dataclass(frozen=True, repr=False)
+class NewClient:
+    client: ClientRecord
+    client_secret: str | None
+
+    def __repr__(self) -> str:
+        return f"NewClient(client_id={self.client.client_id!r})"
+
+
+def read_logo(path: Path) -> str:
+    mime = _LOGO_TYPES.get(path.suffix.lower())
+    if mime is None:
+        raise AdminError(f"The logo must be one of {', '.join(sorted(_LOGO_TYPES))}.")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AdminError(f"Cannot read the logo file: {exc.strerror}.") from exc
+    if len(data) > _LOGO_MAX_BYTES:
+        raise AdminError(f"The logo is larger than {_LOGO_MAX_BYTES // 1000} kB.")
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
+    from urllib.parse import urlsplit
+
+    if not uris:
+        raise AdminError("Give at least one --redirect-uri.")
+    for uri in uris:
+        parts = urlsplit(uri)
+        if (
+            not parts.scheme
+            or parts.fragment
+            or (parts.scheme in {"http", "https"} and not parts.netloc)
+        ):
+            raise AdminError(f"{uri!r} is not an absolute redirect URI without a fragment.")
+        if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "::1", "localhost"}:
+            raise AdminError(f"{uri!r}: plain http is allowed only for loopback addresses.")
+    return list(dict.fromkeys(uris))
+
+
+def _check_scopes(scopes: Sequence[str]) -> list[str]:
+    cleaned = [s.strip() for part in scopes for s in part.replace(" ", ",").split(",") if s.strip()]
+    unknown = [s for s in cleaned if s not in KNOWN_SCOPES]
+    if unknown or not cleaned:
+        raise AdminError(f"Scopes must be among {', '.join(KNOWN_SCOPES)}.")
+    return list(dict.fromkeys(cleaned))
+
+
+class ClientAdmin:
+    def __init__(self, uow: SqlUnitOfWork, keys: Keys) -> None:
+        self.uow = uow
+        self.keys = keys
+
+    def create(
+        self,
+        name: str,
+        redirect_uris: Sequence[str],
+        scopes: Sequence[str],
+        description: str = "",
+        logo_data_uri: str | None = None,
+        public: bool = False,
+    ) -> NewClient:
+        if not name.strip():
+            raise AdminError("The client needs a --name.")
+        uris = _check_redirect_uris(redirect_uris)
+        scope_list = _check_scopes(scopes)
+        secret = None if public else secrets.token_hex(32)
+        with self.uow() as repos:
+            client = repos.clients.create(
+                client_id=secrets.token_hex(16),
+                secret_digest=self.keys.digest(secret, "client_secret") if secret else None,
+                name=name.strip(),
+                description=description.strip(),
+                logo_data_uri=logo_data_uri,
+                redirect_uris=uris,
+                scopes=scope_list,
+                now=datetime.now(UTC),
+            )
+        return NewClient(client, secret)
+
+    def list(self) -> list[ClientRecord]:
+        with self.uow() as repos:
+            return repos.clients.all()
+
+    def get(self, client_id: str) -> ClientRecord:
+        with self.uow() as repos:
+            client = repos.clients.by_client_id(client_id)
+        if client is None:
+            raise AdminError(f"No client has the id {client_id!r}.")
+        return client
+
+    def update(self, client_id: str, **changes: object) -> ClientRecord:
+        if "redirect_uris" in changes:
+            changes["redirect_uris"] = _check_redirect_uris(changes["redirect_uris"])  # type: ignore[arg-type]
+        if "scopes" in changes:
+            changes["scopes"] = _check_scopes(changes["scopes"])  # type: ignore[arg-type]
+        client = self.get(client_id)
+        with self.uow() as repos:
+            updated = repos.clients.update(client.pk, **changes)
+        assert updated is not None
+        return updated
+
+    def disable(self, client_id: str, disabled: bool = True) -> ClientRecord:
+        return self.update(client_id, disabled=disabled)
+
+    def rotate_secret(self, client_id: str) -> NewClient:
+        client = self.get(client_id)
+        if client.is_public:
+            raise AdminError("A public client has no secret to rotate.")
+        secret = secrets.token_hex(32)
+        with self.uow() as repos:
+            updated = repos.clients.update(
+                client.pk,
+                secret_digest=self.keys.digest(secret, "client_secret"),
+                secret_rotated_at=datetime.now(UTC),
+            )
+        assert updated is not None
+        return NewClient(updated, secret)
+
+    def redirect_allowed(self, client: ClientRecord, uri: str) -> bool:
+        return any(matches_redirect_uri(uri, r) for r in client.redirect_uris)
+
+
+class UserAdmin:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self.uow = uow
+
+    def get(self, identifier: str) -> UserRecord:
+        with self.uow() as repos:
+            user = repos.users.by_identifier(identifier.strip().lower())
+        if user is None:
+            raise AdminError(f"No user has the identifier {identifier!r}.")
+        return user
+
+    def lock(self, identifier: str, until: datetime | None) -> UserRecord:
+        user = self.get(identifier)
+        with self.uow() as repos:
+            repos.users.lock(user.pk, until)
+            updated = repos.users.by_pk(user.pk)
+        assert updated is not None
+        return updated

@@ -1,0 +1,281 @@
+"""`authature`: operator commands. Thin: each calls the same services the web layer uses."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from authature.admin import AdminError, ClientAdmin, UserAdmin, read_logo
+from authature.config import ConfigError, Settings
+from authature.oauth.ports import ClientRecord, UserRecord
+from authature.security.keys import load_keys
+from authature.store.db import create_database, upgrade
+from authature.store.repositories import SqlUnitOfWork
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _admin() -> tuple[ClientAdmin, UserAdmin]:
+    settings = _settings()
+    database = create_database(settings.database_url)
+    upgrade(database)
+    uow = SqlUnitOfWork(database)
+    return ClientAdmin(uow, load_keys(settings)), UserAdmin(uow)
+
+
+def _client_dict(client: ClientRecord) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "description": client.description,
+        "redirect_uris": list(client.redirect_uris),
+        "scopes": sorted(client.scopes),
+        "public": client.is_public,
+        "disabled": client.disabled,
+        "has_logo": client.logo_data_uri is not None,
+        "created_at": client.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def _user_dict(user: UserRecord) -> dict[str, Any]:
+    return {
+        "identifier": user.identifier,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "mobile": user.mobile,
+        "locked_until": user.locked_until.isoformat(timespec="seconds")
+        if user.locked_until
+        else None,
+        "created_at": user.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2))
+
+
+class _AdminErrors(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (AdminError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_AdminErrors)
+@click.version_option(package_name="authature")
+def main() -> None:
+    """Authature: sign in with your handwritten signature (OAuth 2.0 server).
+
+    Configuration comes from AUTHATURE_* environment variables; see the README.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
+@click.option("--workers", default=1, type=click.IntRange(1, 64), show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the server (migrations are applied on start)."""
+    _run(host, port, workers, demo=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
+def demo(host: str, port: int) -> None:
+    """Run the server with a demo client and a demo shop at /demo/."""
+    from authature.web.demo import ensure_demo_client
+
+    settings = _settings()
+    base = f"http://{host}:{port}"
+    ensure_demo_client(settings, base)
+    click.echo(f"Demo shop: {base}/demo/  (sign in there with your signature)")
+    _run(host, port, 1, demo=True)
+
+
+def _run(host: str, port: int, workers: int, *, demo: bool) -> None:
+    import os
+
+    import uvicorn
+
+    settings = _settings()
+    upgrade(create_database(settings.database_url))  # once, before any worker starts
+    load_keys(settings)
+    os.environ.setdefault("AUTHATURE_ISSUER", f"http://{host}:{port}")
+    os.environ["AUTHATURE_DEMO"] = "1" if demo else ""
+    uvicorn.run(
+        "authature.web.asgi:app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=settings.trust_proxy_headers,
+        log_level="info",
+    )
+
+
+@main.group()
+def clients() -> None:
+    """Create, list, update and disable client applications."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--scopes", required=True, help="comma separated: capture,authenticate,...")
+@click.option("--description", default="")
+@click.option("--logo", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--public", is_flag=True, help="no secret (native or browser app); PKCE required")
+@click.option("--json", "as_json", is_flag=True, help="print {client_id, client_secret} as JSON")
+def clients_create(
+    name: str,
+    redirect_uris: tuple[str, ...],
+    scopes: str,
+    description: str,
+    logo: Path | None,
+    public: bool,
+    as_json: bool,
+) -> None:
+    """Register a client. The secret is shown only now: store it safely."""
+    admin, _ = _admin()
+    logo_uri = read_logo(logo) if logo else None
+    new = admin.create(name, redirect_uris, [scopes], description, logo_uri, public)
+    if as_json:
+        _echo_json({"client_id": new.client.client_id, "client_secret": new.client_secret})
+        return
+    click.echo(f"client_id:     {new.client.client_id}")
+    if new.client_secret:
+        click.echo(f"client_secret: {new.client_secret}")
+        click.echo("The secret is shown only this once.", err=True)
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def clients_list(as_json: bool) -> None:
+    admin, _ = _admin()
+    items = [_client_dict(c) for c in admin.list()]
+    if as_json:
+        _echo_json(items)
+        return
+    for c in items:
+        state = "disabled" if c["disabled"] else "active"
+        click.echo(f"{c['client_id']}  {state:8}  {c['name']}  [{','.join(c['scopes'])}]")
+
+
+@clients.command("show")
+@click.argument("client_id")
+def clients_show(client_id: str) -> None:
+    admin, _ = _admin()
+    _echo_json(_client_dict(admin.get(client_id)))
+
+
+@clients.command("update")
+@click.argument("client_id")
+@click.option("--name")
+@click.option("--description")
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--scopes")
+@click.option("--logo", type=click.Path(path_type=Path, dir_okay=False))
+def clients_update(
+    client_id: str,
+    name: str | None,
+    description: str | None,
+    redirect_uris: tuple[str, ...],
+    scopes: str | None,
+    logo: Path | None,
+) -> None:
+    admin, _ = _admin()
+    changes: dict[str, object] = {}
+    if name:
+        changes["name"] = name
+    if description is not None:
+        changes["description"] = description
+    if redirect_uris:
+        changes["redirect_uris"] = list(redirect_uris)
+    if scopes:
+        changes["scopes"] = [scopes]
+    if logo:
+        changes["logo_data_uri"] = read_logo(logo)
+    _echo_json(_client_dict(admin.update(client_id, **changes)))
+
+
+@clients.command("disable")
+@click.argument("client_id")
+def clients_disable(client_id: str) -> None:
+    admin, _ = _admin()
+    admin.disable(client_id)
+    click.echo(f"Client {client_id} is disabled; its tokens no longer verify.")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+def clients_enable(client_id: str) -> None:
+    admin, _ = _admin()
+    admin.disable(client_id, disabled=False)
+    click.echo(f"Client {client_id} is enabled.")
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+def clients_rotate(client_id: str, as_json: bool) -> None:
+    """Replace the client secret; the old one stops working at once."""
+    admin, _ = _admin()
+    new = admin.rotate_secret(client_id)
+    if as_json:
+        _echo_json({"client_id": client_id, "client_secret": new.client_secret})
+    else:
+        click.echo(f"client_secret: {new.client_secret}")
+
+
+@main.group()
+def users() -> None:
+    """Look up, lock and unlock users."""
+
+
+@users.command("show")
+@click.argument("identifier")
+def users_show(identifier: str) -> None:
+    _, users_admin = _admin()
+    _echo_json(_user_dict(users_admin.get(identifier)))
+
+
+@users.command("lock")
+@click.argument("identifier")
+@click.option("--minutes", type=click.IntRange(1, 10**7), default=60 * 24 * 365 * 10)
+def users_lock(identifier: str, minutes: int) -> None:
+    _, users_admin = _admin()
+    user = users_admin.lock(identifier, datetime.now(UTC) + timedelta(minutes=minutes))
+    _echo_json(_user_dict(user))
+
+
+@users.command("unlock")
+@click.argument("identifier")
+def users_unlock(identifier: str) -> None:
+    _, users_admin = _admin()
+    _echo_json(_user_dict(users_admin.lock(identifier, None)))
+
+
+def _register_eval() -> None:
+    try:
+        from authature.eval_cli import eval_command
+    except ImportError:  # the evaluation needs the [eval] extra (matplotlib)
+        return
+    main.add_command(eval_command, "eval")
+
+
+_register_eval()
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,480 @@
+"""The sign-in flow of SPEC 2: identify, enroll or verify, then hand the client a code.
+
+State lives in the `auth_requests` row (never in process memory), so any server process can serve
+any step. Each rendered page carries a one-time nonce: a capture is accepted only with the nonce of
+the page that drew it, which also protects the page's POSTs against cross-site forgery.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from authature.biometrics.capture import Capture, CaptureError, decode_capture, encode_capture
+from authature.biometrics.capture import parse_capture as parse_capture_payload
+from authature.biometrics.quality import quality_problem
+from authature.biometrics.verifier import Verifier
+from authature.oauth import errors
+from authature.oauth.authorize import AuthorizationRequest, authorization_redirect
+from authature.oauth.clients import is_native_redirect
+from authature.oauth.ports import AuthRequestRecord, ClientRecord, Clock, Repos, UnitOfWork
+from authature.oauth.scopes import SCOPE_SENTENCES
+from authature.oauth.server import OAuthServer
+from authature.security.keys import Keys
+
+__all__ = ["FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
+
+_IDENTIFIER = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>]{1,255}$")
+_NAME_MAX = 200
+
+
+class SignInPageGone(Exception):
+    """The sign-in page is unknown or expired; the user must start again at the client."""
+
+
+@dataclass(frozen=True)
+class FlowPolicy:
+    enroll_samples: int
+    request_lifetime: timedelta
+    lockout_failures: int
+    lockout_window: timedelta
+    lockout_duration: timedelta
+    max_references: int
+    issuer: str
+
+
+@dataclass(frozen=True)
+class PageModel:
+    handle: str
+    nonce: str
+    step: str  # "identify" | "enroll" | "verify"
+    client_name: str
+    client_description: str
+    client_logo: str | None
+    scope_sentences: list[tuple[str, str]]
+    status: str
+    message: str | None
+    identifier: str
+    first_name: str
+    last_name: str
+    needs_names: bool
+    sample_number: int
+    samples_needed: int
+    ux_style: str
+    redirect_origin: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where the browser goes next: back to the page, or to the client with a result."""
+
+    redirect_to: str | None = None  # the client redirect URI with code or error
+    native_json: dict[str, str] | None = None  # SPEC 3.1: native redirect URIs get JSON
+    again: bool = False  # show the page again (next step or a message)
+    status: int = 303  # 400: the posted signature itself was refused; the page says why
+
+
+class SignInFlow:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        oauth: OAuthServer,
+        keys: Keys,
+        clock: Clock,
+        verifier: Verifier,
+        policy: FlowPolicy,
+    ) -> None:
+        self.uow = uow
+        self.oauth = oauth
+        self.keys = keys
+        self.clock = clock
+        self.verifier = verifier
+        self.policy = policy
+
+    # -- starting and showing --------------------------------------------------------------
+
+    def begin(self, request: AuthorizationRequest) -> str:
+        """Store a validated request; the returned handle names its page."""
+        handle = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        prefill = request.user_params.get("identifier", "").strip().lower()
+        with self.uow() as repos:
+            repos.requests.add(
+                AuthRequestRecord(
+                    handle_digest=self.keys.digest(handle, "auth_request"),
+                    client_pk=request.client.pk,
+                    redirect_uri=request.redirect_uri,
+                    state=request.state,
+                    scopes=request.scopes,
+                    device_uid=request.device_uid,
+                    user_params=request.user_params,
+                    ux_style=request.ux_style,
+                    code_challenge=request.code_challenge,
+                    code_challenge_method=request.code_challenge_method,
+                    nonce=request.nonce,
+                    ref_id=request.ref_id,
+                    amount_cents=request.amount_cents,
+                    step="identify",
+                    user_pk=None,
+                    pending_identifier=prefill or None,
+                    pending_first_name=request.user_params.get("first_name"),
+                    pending_last_name=request.user_params.get("last_name"),
+                    pending_mobile=request.user_params.get("mobile"),
+                    enrollment_blobs=(),
+                    page_nonce_digest=None,
+                    message=None,
+                    created_at=now,
+                    expires_at=now + self.policy.request_lifetime,
+                )
+            )
+        return handle
+
+    def _load(self, repos: Repos, handle: str) -> AuthRequestRecord:
+        if not handle or len(handle) > 100:
+            raise SignInPageGone
+        record = repos.requests.get(self.keys.digest(handle, "auth_request"))
+        if record is None or record.expires_at <= self.clock.now():
+            raise SignInPageGone
+        return record
+
+    def page(self, handle: str) -> PageModel:
+        """The page for the current step, with a fresh one-time nonce."""
+        nonce = secrets.token_urlsafe(24)
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            client = repos.clients.by_pk(record.client_pk)
+            if client is None or client.disabled:
+                raise SignInPageGone
+            repos.requests.update(
+                record.handle_digest,
+                page_nonce_digest=self.keys.digest(nonce, "page_nonce"),
+                message=None,
+            )
+            user = repos.users.by_pk(record.user_pk) if record.user_pk else None
+        sample_number = len(record.enrollment_blobs) + 1
+        needed = self.policy.enroll_samples
+        if record.step == "enroll":
+            status = f"Signature {sample_number} of {needed}"
+        elif record.step == "verify":
+            status = "Sign to confirm it is you"
+        else:
+            status = "Enter your e-mail address to continue"
+        return PageModel(
+            handle=handle,
+            nonce=nonce,
+            step=record.step,
+            client_name=client.name,
+            client_description=client.description,
+            client_logo=client.logo_data_uri,
+            scope_sentences=[(s, SCOPE_SENTENCES[s]) for s in record.scopes],
+            status=status,
+            message=record.message,
+            identifier=user.identifier if user else (record.pending_identifier or ""),
+            first_name=record.pending_first_name or "",
+            last_name=record.pending_last_name or "",
+            needs_names=record.step == "enroll" and not record.enrollment_blobs,
+            sample_number=sample_number,
+            samples_needed=needed,
+            ux_style=record.ux_style,
+            redirect_origin=_origin(record.redirect_uri),
+        )
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def _check_nonce(self, repos: Repos, record: AuthRequestRecord, nonce: str) -> bool:
+        """One-time: a nonce matches once, then the page must be shown again."""
+        if not nonce or record.page_nonce_digest is None:
+            return False
+        if not self.keys.matches(nonce, "page_nonce", record.page_nonce_digest):
+            return False
+        repos.requests.update(record.handle_digest, page_nonce_digest=None)
+        return True
+
+    def _stale(self, repos: Repos, record: AuthRequestRecord) -> Outcome:
+        repos.requests.update(
+            record.handle_digest,
+            message="This page was out of date, so nothing was sent. Please try again.",
+        )
+        return Outcome(again=True)
+
+    def identify(self, handle: str, nonce: str, identifier: str) -> Outcome:
+        identifier = identifier.strip().lower()
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            if not self._check_nonce(repos, record, nonce):
+                return self._stale(repos, record)
+            if record.step != "identify":
+                return Outcome(again=True)
+            if not _IDENTIFIER.match(identifier) or len(identifier) > 320:
+                repos.requests.update(
+                    record.handle_digest,
+                    pending_identifier=identifier[:320] or None,
+                    message="Please enter a valid e-mail address, like name@example.com.",
+                )
+                return Outcome(again=True)
+            user = repos.users.by_identifier(identifier)
+            if user is not None and user.is_locked(self.clock.now()):
+                return self._finish_error(repos, record, _locked_error())
+            repos.requests.update(
+                record.handle_digest,
+                pending_identifier=identifier,
+                user_pk=user.pk if user else None,
+                step="verify" if user else "enroll",
+            )
+        return Outcome(again=True)
+
+    def deny(self, handle: str, nonce: str) -> Outcome:
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            if not self._check_nonce(repos, record, nonce):
+                return self._stale(repos, record)
+            return self._finish_error(
+                repos, record, errors.access_denied("The user declined the request.")
+            )
+
+    def submit_signature(
+        self,
+        handle: str,
+        nonce: str,
+        capture_json: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+    ) -> Outcome:
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            if not self._check_nonce(repos, record, nonce):
+                return self._stale(repos, record)
+            if record.step not in {"enroll", "verify"}:
+                return Outcome(again=True)
+            capture, problem = _read_capture(capture_json)
+            if record.step == "enroll" and not record.enrollment_blobs:
+                names_problem = self._take_names(repos, record, first_name, last_name)
+                problem = problem or names_problem
+                record = replace(
+                    record,
+                    pending_first_name=(first_name or "").strip()[:_NAME_MAX] or None,
+                    pending_last_name=(last_name or "").strip()[:_NAME_MAX] or None,
+                )
+            if problem is not None or capture is None:
+                repos.requests.update(record.handle_digest, message=problem)
+                return Outcome(again=True, status=400)
+            if record.step == "enroll":
+                return self._enroll(repos, record, capture)
+            return self._verify(repos, record, capture)
+
+    def _take_names(
+        self,
+        repos: Repos,
+        record: AuthRequestRecord,
+        first_name: str | None,
+        last_name: str | None,
+    ) -> str | None:
+        first = (first_name or "").strip()[:_NAME_MAX]
+        last = (last_name or "").strip()[:_NAME_MAX]
+        repos.requests.update(
+            record.handle_digest, pending_first_name=first or None, pending_last_name=last or None
+        )
+        if not first or not last:
+            return "Please enter your first and last name, then sign again."
+        return None
+
+    # -- enrollment --------------------------------------------------------------------------
+
+    def _unseal_pending(self, record: AuthRequestRecord) -> list[Capture]:
+        return [
+            decode_capture(self.keys.unseal(blob, record.handle_digest.encode()))
+            for blob in record.enrollment_blobs
+        ]
+
+    def _enroll(self, repos: Repos, record: AuthRequestRecord, capture: Capture) -> Outcome:
+        samples = self._unseal_pending(record)
+        if self.verifier.is_replay(capture, samples):
+            repos.requests.update(
+                record.handle_digest,
+                message="That signature is an exact copy of one you gave already. "
+                "Please sign again by hand.",
+            )
+            return Outcome(again=True)
+        samples.append(capture)
+        message: str | None = None
+        if len(samples) >= 2:
+            check = self.verifier.check_enrollment(samples)
+            if not check.ok:
+                drop = check.outlier_index if check.outlier_index is not None else len(samples) - 1
+                samples.pop(drop)
+                message = check.reason or "That signature did not look like the others."
+                if drop != len(samples):  # an earlier sample was the odd one out
+                    message += " One earlier signature was set aside; please sign again."
+                else:
+                    message += " Please sign again."
+        if len(samples) < self.policy.enroll_samples:
+            blobs = tuple(
+                self.keys.seal(encode_capture(s), record.handle_digest.encode()) for s in samples
+            )
+            repos.requests.update(record.handle_digest, enrollment_blobs=blobs, message=message)
+            return Outcome(again=True)
+        now = self.clock.now()
+        identifier = record.pending_identifier or ""
+        if repos.users.by_identifier(identifier) is not None:
+            repos.requests.update(
+                record.handle_digest,
+                step="identify",
+                enrollment_blobs=(),
+                message="An account with this e-mail address was just created. Please start again.",
+            )
+            return Outcome(again=True)
+        user = repos.users.create(
+            identifier,
+            record.pending_first_name or "",
+            record.pending_last_name or "",
+            record.pending_mobile,
+            now,
+        )
+        for sample in samples:
+            self._store_signature(repos, user.pk, "reference", sample, now)
+        signed_pk = self._store_signature(repos, user.pk, "signed", samples[-1], now)
+        return self._finish_success(repos, record, user.pk, signed_pk, now)
+
+    def _store_signature(
+        self, repos: Repos, user_pk: int, role: str, capture: Capture, now: datetime
+    ) -> int:
+        data = encode_capture(capture)
+        return repos.signatures.add(
+            user_pk, role, lambda pk: self.keys.seal(data, _signature_aad(pk)), now
+        )
+
+    # -- verification ------------------------------------------------------------------------
+
+    def _verify(self, repos: Repos, record: AuthRequestRecord, capture: Capture) -> Outcome:
+        now = self.clock.now()
+        assert record.user_pk is not None
+        user = repos.users.by_pk(record.user_pk)
+        if user is None:
+            raise SignInPageGone
+        if user.is_locked(now):
+            return self._finish_error(repos, record, _locked_error())
+        references = [self._unseal(s.pk, s.sealed) for s in repos.signatures.references(user.pk)]
+        recent = [self._unseal(s.pk, s.sealed) for s in repos.signatures.recent_signed(user.pk, 20)]
+        decision = self.verifier.verify(references, capture)
+        if decision.accepted and self.verifier.is_replay(capture, recent):
+            decision = replace(decision, accepted=False, reason="replay")
+        repos.attempts.record(
+            user.pk,
+            record.client_pk,
+            now,
+            decision.accepted,
+            decision.reason,
+            decision.score,
+            decision.threshold,
+        )
+        if not decision.accepted:
+            failures = repos.attempts.failures_since(user.pk, now - self.policy.lockout_window)
+            if failures >= self.policy.lockout_failures:
+                repos.users.lock(user.pk, now + self.policy.lockout_duration)
+                return self._finish_error(repos, record, _locked_error())
+            left = self.policy.lockout_failures - failures
+            message = (
+                "That signature is a copy of an earlier one. Please sign again by hand."
+                if decision.reason == "replay"
+                else "That signature did not match the one we know. Please sign again."
+            )
+            repos.requests.update(
+                record.handle_digest,
+                message=f"{message} {left} {'try' if left == 1 else 'tries'} left.",
+            )
+            return Outcome(again=True)
+        signed_pk = self._store_signature(repos, user.pk, "signed", capture, now)
+        if self.verifier.template_update_ok(decision):
+            self._store_signature(repos, user.pk, "reference", capture, now)
+            repos.signatures.retire_oldest_references(user.pk, self.policy.max_references)
+        return self._finish_success(repos, record, user.pk, signed_pk, now)
+
+    def _unseal(self, pk: int, sealed: bytes) -> Capture:
+        return decode_capture(self.keys.unseal(sealed, _signature_aad(pk)))
+
+    def signature_capture(self, signature_pk: int) -> Capture | None:
+        with self.uow() as repos:
+            record = repos.signatures.by_pk(signature_pk)
+        return None if record is None else self._unseal(record.pk, record.sealed)
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    def _finish_success(
+        self,
+        repos: Repos,
+        record: AuthRequestRecord,
+        user_pk: int,
+        signature_pk: int | None,
+        now: datetime,
+    ) -> Outcome:
+        code = self.oauth.issue_code(repos, record, user_pk, signature_pk, now)
+        repos.requests.delete(record.handle_digest)
+        if is_native_redirect(record.redirect_uri):
+            return Outcome(native_json={"code": code, "state": record.state})
+        params = {"code": code, "state": record.state}
+        if self.policy.issuer:
+            params["iss"] = self.policy.issuer
+        return Outcome(redirect_to=authorization_redirect(record.redirect_uri, params))
+
+    def _finish_error(
+        self, repos: Repos, record: AuthRequestRecord, error: errors.OAuthError
+    ) -> Outcome:
+        repos.requests.delete(record.handle_digest)
+        if is_native_redirect(record.redirect_uri):
+            return Outcome(native_json={**error.body(), "state": record.state})
+        params = {**error.body(), "state": record.state}
+        if self.policy.issuer:
+            params["iss"] = self.policy.issuer
+        return Outcome(redirect_to=authorization_redirect(record.redirect_uri, params))
+
+    def client_of(self, handle: str) -> ClientRecord | None:
+        with self.uow() as repos:
+            try:
+                record = self._load(repos, handle)
+            except SignInPageGone:
+                return None
+            return repos.clients.by_pk(record.client_pk)
+
+
+def _signature_aad(pk: int) -> bytes:
+    return f"signature:{pk}".encode()
+
+
+def _locked_error() -> errors.OAuthError:
+    return errors.access_denied(
+        "Too many signatures were refused; the account is locked for a while."
+    )
+
+
+def _origin(uri: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
+def _read_capture(capture_json: str) -> tuple[Capture | None, str | None]:
+    if not capture_json:
+        return None, "Please sign in the box first."
+    if len(capture_json) > 2_000_000:
+        return None, "That signature is too large to send. Please sign again."
+    try:
+        payload = json.loads(capture_json)
+    except (ValueError, RecursionError):
+        return None, "The signature could not be read. Please clear the box and sign again."
+    try:
+        capture = parse_capture_payload(payload)
+    except CaptureError as exc:
+        return None, str(exc)
+    problem = quality_problem(capture)
+    if problem is not None:
+        return None, problem
+    return capture, None
+
+
+def scopes_for_display(scopes: Sequence[str]) -> list[tuple[str, str]]:
+    return [(s, SCOPE_SENTENCES[s]) for s in scopes]

@@ -1,0 +1,118 @@
+"""`create_app(settings)`: the whole server, with no module-level engine or settings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from authature.config import Settings
+from authature.oauth import errors
+from authature.oauth.authorize import authorization_redirect
+from authature.oauth.clients import is_native_redirect
+from authature.web import oauth_routes, signin_routes
+from authature.web.pages import render_page
+from authature.web.responses import NO_STORE, error_json, json_response
+from authature.web.services import Services, build_services
+
+_HERE = Path(__file__).parent
+log = logging.getLogger("authature")
+
+
+def _authorize_error_page(request: Request, exc: errors.OAuthError) -> Response:
+    return render_page(
+        request,
+        "error.html",
+        {
+            "title": "This sign-in link is not valid",
+            "message": exc.description,
+            "error": exc.error,
+        },
+        status=exc.status,
+    )
+
+
+async def handle_oauth_error(request: Request, exc: Exception) -> Response:
+    """The one place that decides how an error leaves (page, redirect or JSON)."""
+    assert isinstance(exc, errors.OAuthError)
+    if exc.redirect_uri is not None:
+        services: Services = request.app.state.services
+        params = {**exc.body(), **({"state": exc.state} if exc.state else {})}
+        if services.issuer:
+            params["iss"] = services.issuer
+        if is_native_redirect(exc.redirect_uri):
+            return json_response(params, exc.status)
+        return RedirectResponse(
+            authorization_redirect(exc.redirect_uri, params), status_code=302, headers=NO_STORE
+        )
+    if request.url.path == "/oauth/authorize" or request.url.path.startswith("/signin/"):
+        return _authorize_error_page(request, exc)
+    return error_json(exc)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_json(errors.server_error())
+
+
+async def handle_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        body = errors.OAuthError("invalid_request", "There is no such endpoint.", 404)
+    elif exc.status_code == 405:
+        body = errors.OAuthError("invalid_request", "This method is not allowed here.", 405)
+    else:
+        body = errors.OAuthError(
+            "invalid_request", "The request could not be served.", exc.status_code
+        )
+    return error_json(body)
+
+
+def _authature_js(request: Request) -> Response:
+    return FileResponse(_HERE / "static" / "authature.js", media_type="text/javascript")
+
+
+def _healthz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    from sqlalchemy import text
+
+    try:
+        with services.database.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        log.exception("health check: database unreachable")
+        return json_response({"status": "unavailable", "database": "unreachable"}, 503)
+    return json_response({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings, *, issuer: str = "", demo: bool = False) -> Starlette:
+    services = build_services(settings, issuer=issuer)
+    routes = [
+        *oauth_routes.routes,
+        *signin_routes.routes,
+        Route("/authature.js", _authature_js),
+        Route("/healthz", _healthz),
+        Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
+    ]
+    if demo:
+        from authature.web import demo as demo_module
+
+        routes.append(Mount("/demo", routes=demo_module.routes))
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            errors.OAuthError: handle_oauth_error,
+            HTTPException: handle_http,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.services = services
+    app.state.templates = Jinja2Templates(directory=_HERE / "templates")
+    return app

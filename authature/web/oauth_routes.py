@@ -1,0 +1,96 @@
+"""The documented endpoints of SPEC 3.1-3.4 and the standard ones of 5.1. Each is a few lines."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from authature.oauth import errors
+from authature.web.forms import read_form, single_query
+from authature.web.responses import json_response
+from authature.web.services import Services
+
+T = TypeVar("T")
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _bearer(request: Request) -> str | None:
+    """RFC 6750 2.1 header only: tokens in query strings are refused (RFC 9700 2.4.1)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        if "access_token" in request.query_params:
+            raise errors.invalid_request("Send the access token in the Authorization header.")
+        raise errors.invalid_token("A bearer token is required in the Authorization header.")
+    return value.strip()
+
+
+def authorize(request: Request) -> Response:
+    services = _services(request)
+    parsed = services.oauth.parse_authorization(list(request.query_params.multi_items()))
+    handle = services.flow.begin(parsed)
+    return RedirectResponse(f"/signin/{handle}", status_code=303)
+
+
+async def token(request: Request) -> Response:
+    form = await read_form(request)
+    services = _services(request)
+    answer = await _threaded(
+        request, services.oauth.token, request.headers.get("authorization"), form
+    )
+    return json_response(answer.body, answer.status)
+
+
+def verify_token(request: Request) -> Response:
+    query = single_query(request)
+    _services(request).oauth.verify_token(_bearer(request), query)
+    return json_response({"status": "ok"})
+
+
+async def signature(request: Request) -> Response:
+    """SPEC 3.4; `/oauth/signature` takes the token as a parameter instead of in the path."""
+    form = dict(single_query(request))
+    if request.method == "POST":
+        form.update(await read_form(request))
+    token_value = request.path_params.get("token") or form.get("access_token") or form.get("token")
+    services = _services(request)
+
+    def run() -> Response:
+        client = services.oauth.authenticate(
+            request.headers.get("authorization"), form, allow_public=False
+        )
+        record = services.oauth.token_for_client(token_value, client, "capture")
+        capture = (
+            services.flow.signature_capture(record.signature_pk) if record.signature_pk else None
+        )
+        if capture is None:
+            raise errors.invalid_token("No signature is stored for this token.")
+        from authature.biometrics.svg import render_svg
+
+        svg = render_svg(capture).encode("utf-8")
+        return json_response({"image_data": base64.b64encode(svg).decode("ascii")})
+
+    return await _threaded(request, run)
+
+
+async def _threaded(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    return await run_in_threadpool(fn, *args)
+
+
+routes = [
+    Route("/oauth/authorize", authorize, methods=["GET"]),
+    Route("/oauth/token", token, methods=["POST"]),
+    Route("/oauth/token", verify_token, methods=["GET"]),
+    Route("/oauth/signatures/{token}", signature, methods=["GET"]),
+    Route("/oauth/signature", signature, methods=["GET", "POST"]),
+]

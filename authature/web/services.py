@@ -1,0 +1,70 @@
+"""Everything a request handler needs, built once by `create_app` from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from authature.biometrics.verifier import Verifier
+from authature.config import Settings
+from authature.oauth.server import OAuthServer
+from authature.oauth.token import TokenPolicy
+from authature.security.keys import Keys, load_keys
+from authature.signin.flow import FlowPolicy, SignInFlow
+from authature.store.db import Database, create_database, upgrade
+from authature.store.repositories import SqlUnitOfWork
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    uow: SqlUnitOfWork
+    keys: Keys
+    oauth: OAuthServer
+    flow: SignInFlow
+    verifier: Verifier
+    issuer: str
+
+
+def build_services(settings: Settings, *, migrate: bool = True, issuer: str = "") -> Services:
+    database = create_database(settings.database_url)
+    if migrate:
+        upgrade(database)
+    keys = load_keys(settings)
+    uow = SqlUnitOfWork(database)
+    clock = SystemClock()
+    oauth = OAuthServer(
+        uow,
+        keys,
+        clock,
+        code_lifetime=timedelta(seconds=settings.code_lifetime_seconds),
+        policy=TokenPolicy(
+            access_lifetime=timedelta(seconds=settings.access_token_lifetime_seconds),
+            refresh_lifetime=timedelta(seconds=settings.refresh_token_lifetime_seconds),
+        ),
+    )
+    verifier = Verifier(threshold=settings.verify_threshold)
+    issuer = settings.issuer or issuer
+    flow = SignInFlow(
+        uow,
+        oauth,
+        keys,
+        clock,
+        verifier,
+        FlowPolicy(
+            enroll_samples=settings.enroll_samples,
+            request_lifetime=timedelta(seconds=settings.authorize_request_lifetime_seconds),
+            lockout_failures=settings.lockout_failures,
+            lockout_window=timedelta(seconds=settings.lockout_window_seconds),
+            lockout_duration=timedelta(seconds=settings.lockout_seconds),
+            max_references=settings.max_references,
+            issuer=issuer,
+        ),
+    )
+    return Services(settings, database, uow, keys, oauth, flow, verifier, issuer)

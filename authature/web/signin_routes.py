@@ -1,0 +1,96 @@
+"""The sign-in pages: show the current step, take the identifier, a signature, or a refusal."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from authature.oauth import errors
+from authature.signin.flow import Outcome, SignInFlow
+from authature.web.forms import read_form
+from authature.web.pages import render_page, render_signin
+from authature.web.responses import json_response
+
+
+def _flow(request: Request) -> SignInFlow:
+    flow: SignInFlow = request.app.state.services.flow
+    return flow
+
+
+def show(request: Request) -> Response:
+    return render_signin(request, _flow(request), request.path_params["handle"])
+
+
+def _same_origin(request: Request) -> bool:
+    """CSRF defence in depth beside the page nonce: a browser POST must come from our origin."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return True  # old browsers and sandboxed frames omit it; the nonce still protects
+    return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+async def _post(request: Request, step: str) -> Response:
+    handle = request.path_params["handle"]
+    if not _same_origin(request):
+        raise errors.invalid_request("This form may only be sent from the Authature page.")
+    form = await read_form(request)
+    flow = _flow(request)
+    nonce = form.get("nonce", "")
+    if step == "identify":
+        outcome = await run_in_threadpool(flow.identify, handle, nonce, form.get("identifier", ""))
+    elif step == "deny":
+        outcome = await run_in_threadpool(flow.deny, handle, nonce)
+    else:
+        outcome = await run_in_threadpool(
+            flow.submit_signature,
+            handle,
+            nonce,
+            form.get("capture", ""),
+            form.get("first_name"),
+            form.get("last_name"),
+        )
+    return _answer(request, flow, handle, outcome)
+
+
+def _answer(request: Request, flow: SignInFlow, handle: str, outcome: Outcome) -> Response:
+    if outcome.native_json is not None:
+        return json_response(outcome.native_json)
+    if outcome.redirect_to is not None:
+        return RedirectResponse(outcome.redirect_to, status_code=303)
+    if outcome.status == 400:
+        return render_signin(request, flow, handle, status=400)
+    return RedirectResponse(f"/signin/{handle}", status_code=303)
+
+
+async def identify(request: Request) -> Response:
+    return await _post(request, "identify")
+
+
+async def signature(request: Request) -> Response:
+    return await _post(request, "signature")
+
+
+async def deny(request: Request) -> Response:
+    return await _post(request, "deny")
+
+
+def gone(request: Request) -> Response:
+    return render_page(
+        request,
+        "error.html",
+        {
+            "title": "This sign-in page has expired",
+            "message": "Go back to the application and start signing in again.",
+        },
+        status=404,
+    )
+
+
+routes = [
+    Route("/signin/{handle}", show, methods=["GET"]),
+    Route("/signin/{handle}/identify", identify, methods=["POST"]),
+    Route("/signin/{handle}/signature", signature, methods=["POST"]),
+    Route("/signin/{handle}/deny", deny, methods=["POST"]),
+]
