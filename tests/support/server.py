@@ -1,0 +1,85 @@
+"""A real Authature server for tests: uvicorn in a background thread on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from authature.admin import ClientAdmin, NewClient
+from authature.config import Settings
+from authature.web.app import create_app
+from authature.web.services import Services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    services: Services
+    settings: Settings
+
+    def create_client(
+        self,
+        redirect_uris: list[str] | None = None,
+        scopes: str = "capture,authenticate",
+        name: str = "Test Shop",
+        public: bool = False,
+    ) -> NewClient:
+        admin = ClientAdmin(self.services.uow, self.services.keys)
+        return admin.create(
+            name,
+            redirect_uris or ["http://127.0.0.1:9/callback"],
+            [scopes],
+            "A shop used by the tests.",
+            public=public,
+        )
+
+    def http(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+
+@contextmanager
+def run_server(settings: Settings, *, demo: bool = False) -> Iterator[LiveServer]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(settings, issuer=base, demo=demo)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(base, app.state.services, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.services.database.engine.dispose()
+
+
+def test_settings(tmp_path: Path, database_url: str | None = None, **overrides: object) -> Settings:
+    data_dir = tmp_path / "data"
+    base = Settings.from_env({"AUTHATURE_DATA_DIR": str(data_dir)})
+    values = {
+        "database_url": database_url or f"sqlite:///{data_dir / 'authature.db'}",
+        **overrides,
+    }
+    from dataclasses import replace
+
+    return replace(base, **values)  # type: ignore[arg-type]

@@ -1,0 +1,225 @@
+"""The main job over real HTTP: enroll with real signatures, exchange the code, use the token."""
+
+from __future__ import annotations
+
+import base64
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from support.data import svc2004_path
+from support.server import LiveServer
+from support.signin import (
+    Page,
+    authorize_url,
+    capture_json,
+    enroll,
+    follow,
+    post,
+    redirect_params,
+    verify,
+)
+
+REDIRECT = "http://127.0.0.1:9/callback"
+pytestmark = pytest.mark.data
+
+
+def _genuine(user: int, *samples: int) -> list[Path]:
+    return [svc2004_path(user, s) for s in samples]
+
+
+def _enrolled(live_server: LiveServer, user: int = 1) -> tuple[str, str, dict[str, str]]:
+    new = live_server.create_client([REDIRECT])
+    with live_server.http() as http:
+        done = enroll(
+            http,
+            authorize_url(new.client.client_id, REDIRECT, device_uid="device-1"),
+            f"user{user}@example.com",
+            _genuine(user, 1, 2, 3),
+        )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith(REDIRECT + "?")
+    assert new.client_secret
+    return new.client.client_id, new.client_secret, redirect_params(done)
+
+
+def test_enrollment_redirects_with_code_state_and_issuer(live_server: LiveServer) -> None:
+    _, _, params = _enrolled(live_server)
+    assert re.fullmatch(r"[0-9a-f]{32}", params["code"])
+    assert params["state"] == "state-123"
+    assert params["iss"] == live_server.base_url
+
+
+def test_documented_code_exchange_returns_the_documented_shape(live_server: LiveServer) -> None:
+    client_id, secret, params = _enrolled(live_server)
+    with live_server.http() as http:
+        r = http.post(
+            "/oauth/token",
+            auth=(client_id, secret),
+            data={
+                "client_id": client_id,
+                "redirect_uri": REDIRECT,
+                "code": params["code"],
+                "state": "state-123",
+                "scope": "authenticate",
+            },
+        )
+    assert r.status_code == 201, r.text
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    assert r.headers["cache-control"] == "no-store"
+    body = r.json()
+    assert list(body) == ["access_token"]
+    token = body["access_token"]
+    assert set(token) == {"token", "type", "scopes", "user", "expires"}
+    assert re.fullmatch(r"[0-9a-f]{64}", token["token"])
+    assert token["type"] == "bearer"
+    assert token["scopes"] == "authenticate"
+    assert token["user"] == {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "identifier": "user1@example.com",
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", token["expires"])
+
+
+def _documented_token(live_server: LiveServer) -> tuple[str, str, str]:
+    client_id, secret, params = _enrolled(live_server)
+    with live_server.http() as http:
+        r = http.post(
+            "/oauth/token",
+            auth=(client_id, secret),
+            data={"client_id": client_id, "redirect_uri": REDIRECT, "code": params["code"]},
+        )
+    assert r.status_code == 201, r.text
+    return client_id, secret, r.json()["access_token"]["token"]
+
+
+def test_token_verification_checks_client_scope_and_device(live_server: LiveServer) -> None:
+    client_id, _, token = _documented_token(live_server)
+    bearer = {"Authorization": f"Bearer {token}"}
+    with live_server.http() as http:
+        ok = http.get("/oauth/token", params={"client_id": client_id, "scope": "capture"}, headers=bearer)
+        assert (ok.status_code, ok.json()) == (200, {"status": "ok"})
+        same_device = http.get(
+            "/oauth/token",
+            params={"client_id": client_id, "scope": "authenticate", "device_uid": "device-1"},
+            headers=bearer,
+        )
+        assert same_device.status_code == 200
+        for params in (
+            {"client_id": client_id, "scope": "capture", "device_uid": "another-device"},
+            {"client_id": "someone-else", "scope": "capture"},
+            {"client_id": client_id, "scope": "payment"},
+        ):
+            r = http.get("/oauth/token", params=params, headers=bearer)
+            assert r.status_code == 400
+            assert r.json()["error"] == "invalid_token"
+        wrong = http.get(
+            "/oauth/token",
+            params={"client_id": client_id, "scope": "capture"},
+            headers={"Authorization": "Bearer " + "0" * 64},
+        )
+        assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_token")
+
+
+def _check_svg_shape(svg: str) -> None:
+    assert svg.startswith('<?xml version="1.0" encoding="UTF-8" standalone="no"?>')
+    assert '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"' in svg
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.attrib["version"] == "1.1"
+    assert re.fullmatch(r"\d+", root.attrib["width"]) and re.fullmatch(r"\d+", root.attrib["height"])
+    paths = list(root)
+    assert paths, "one path per stroke"
+    number = r"-?\d+(?:\.\d{1,2})?"
+    d_shape = re.compile(
+        rf"M {number} {number}(?: c(?: {number}){{6}})*(?: l {number} {number})?"
+    )
+    for path in paths:
+        assert path.tag == "{http://www.w3.org/2000/svg}path"
+        assert path.attrib["fill"] == "none"
+        assert path.attrib["stroke"] == "#000000"
+        assert path.attrib["stroke-width"] == "2"
+        assert path.attrib["stroke-linecap"] == "round"
+        assert path.attrib["stroke-linejoin"] == "round"
+        assert d_shape.fullmatch(path.attrib["d"]), path.attrib["d"][:80]
+
+
+def test_signature_image_is_the_documented_svg(live_server: LiveServer) -> None:
+    client_id, secret, token = _documented_token(live_server)
+    with live_server.http() as http:
+        r = http.get(f"/oauth/signatures/{token}", auth=(client_id, secret))
+        assert r.status_code == 200, r.text
+        assert list(r.json()) == ["image_data"]
+        svg = base64.b64decode(r.json()["image_data"]).decode("utf-8")
+        _check_svg_shape(svg)
+        alias = http.get("/oauth/signature", params={"access_token": token}, auth=(client_id, secret))
+        assert alias.status_code == 200
+        assert alias.json() == r.json()
+
+
+def test_signature_image_only_for_the_calling_client(live_server: LiveServer) -> None:
+    _, _, token = _documented_token(live_server)
+    other = live_server.create_client(["http://127.0.0.1:9/other"])
+    assert other.client_secret
+    with live_server.http() as http:
+        r = http.get(f"/oauth/signatures/{token}", auth=(other.client.client_id, other.client_secret))
+        assert r.status_code == 400
+        assert r.json()["error"] == "invalid_token"
+        anonymous = http.get(f"/oauth/signatures/{token}")
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"] == "invalid_client"
+        assert anonymous.headers["www-authenticate"].startswith("Basic")
+
+
+def test_signature_image_needs_the_capture_scope(live_server: LiveServer) -> None:
+    new = live_server.create_client([REDIRECT], scopes="authenticate")
+    assert new.client_secret
+    with live_server.http() as http:
+        done = enroll(
+            http,
+            authorize_url(new.client.client_id, REDIRECT, scope="authenticate"),
+            "nocapture@example.com",
+            _genuine(2, 1, 2, 3),
+        )
+        code = redirect_params(done)["code"]
+        auth = (new.client.client_id, new.client_secret)
+        token = http.post(
+            "/oauth/token", auth=auth, data={"redirect_uri": REDIRECT, "code": code}
+        ).json()["access_token"]["token"]
+        r = http.get(f"/oauth/signatures/{token}", auth=auth)
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_scope"
+
+
+def test_known_user_genuine_accepted_forgeries_refused_until_locked(
+    live_server: LiveServer,
+) -> None:
+    client_id, _, _ = _enrolled(live_server, user=1)
+    url = authorize_url(client_id, REDIRECT)
+    with live_server.http() as http:
+        accepted = verify(http, url, "user1@example.com", svc2004_path(1, 11))
+        assert not isinstance(accepted, Page), accepted.status
+        assert "code" in redirect_params(accepted)
+
+        refused_pages = []
+        result = verify(http, url, "user1@example.com", svc2004_path(1, 21))
+        for forgery in range(22, 30):
+            if not isinstance(result, Page):
+                break
+            refused_pages.append(result)
+            assert result.status_code == 303 or "did not match" in result.status
+            result = follow(
+                http, result, post(http, result, "signature", {"capture": capture_json(svc2004_path(1, forgery))})
+            )
+        assert not isinstance(result, Page), "the user was never locked"
+        params = redirect_params(result)
+        assert params["error"] == "access_denied"
+        assert params["state"] == "state-123"
+        assert len(refused_pages) == 4  # five refusals lock the user (the fifth redirects)
+
+        # Locked: even the genuine writer is refused for a while, at the identifier step.
+        page_or_redirect = verify(http, url, "user1@example.com", svc2004_path(1, 12))
+        assert not isinstance(page_or_redirect, Page)
+        assert redirect_params(page_or_redirect)["error"] == "access_denied"
