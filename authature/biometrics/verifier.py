@@ -1,0 +1,339 @@
+"""Deciding whether a drawn signature was written by the enrolled person (SPEC 7).
+
+How a decision is made (the same code path ``authature eval`` measures):
+
+1. Every capture becomes a sequence of local features (:mod:`.features`) and a few global values.
+2. The probe is compared with each reference by DTW (:mod:`.dtw`); the references are compared
+   with each other too, which tells how much this writer varies.
+3. The distances are turned into a small vector of writer-normalised values (:func:`score_vector`):
+   the probe's nearest, mean and farthest distance divided by the references' own mean mutual
+   distance, the nearest distance relative to that reference's own spread, and how far the
+   probe's duration, ink length and speed lie from the references' in units of their spread.
+4. A linear model (weights in ``model.json``, learnt on evaluation users only, see
+   docs/biometrics.md) maps the vector to a score: higher means more like the writer.  The
+   model is shifted so that its evaluated operating point is ``DEFAULT_THRESHOLD``.
+
+A replay (a probe nearly identical to a stored sample) is refused whatever its score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from .capture import Capture, FloatArray
+from .dtw import dtw_distance
+from .features import global_features, local_features
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "TEMPLATE_UPDATE_MARGIN",
+    "Decision",
+    "EnrollmentCheck",
+    "Model",
+    "Prepared",
+    "Template",
+    "Verifier",
+    "load_model",
+    "score_vector",
+]
+
+#: Scores are shifted so that the evaluated operating point of every model sits here.
+DEFAULT_THRESHOLD = 0.0
+#: A probe may join the references only with a score this far above the threshold.
+TEMPLATE_UPDATE_MARGIN = 1.0
+#: Replay: resampled shape and timing both within these fractions of the drawing's size/duration.
+_REPLAY_SHAPE = 0.012
+_REPLAY_TIME = 0.012
+_REPLAY_POINTS = 64
+#: Enrollment: a sample is an outlier when its mean distance to the others exceeds this many
+#: times the median distance among the others (genuine SVC2004 sets: 99th percentile 1.7-1.9;
+#: another writer's signature slipped in: 1st percentile 1.7).
+_ENROLL_OUTLIER_RATIO = 1.75
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Decision:
+    accepted: bool
+    score: float
+    threshold: float
+    reason: str  # "accepted" | "rejected" | "replay"
+
+
+@dataclass(frozen=True)
+class EnrollmentCheck:
+    ok: bool
+    outlier_index: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True, repr=False)
+class Prepared:
+    """Features of one capture (derived data; no raw samples)."""
+
+    local: FloatArray
+    glob: FloatArray
+    has_pressure: bool
+
+    def __repr__(self) -> str:
+        return f"Prepared(samples={len(self.local)})"
+
+
+@dataclass(frozen=True, repr=False)
+class Template:
+    """A writer's prepared references and their mutual distances."""
+
+    refs: tuple[Prepared, ...]
+    mutual: FloatArray  # (k, k) DTW distances between references
+
+    def __repr__(self) -> str:
+        return f"Template(references={len(self.refs)})"
+
+
+@dataclass(frozen=True)
+class Model:
+    """A linear map from :func:`score_vector` to a score (higher = more genuine)."""
+
+    name: str
+    weights: FloatArray
+    bias: float
+    trained_on: str
+
+    def score(self, vector: FloatArray) -> float:
+        return float(vector @ self.weights + self.bias)
+
+
+def prepare(c: Capture) -> Prepared:
+    return Prepared(local_features(c), global_features(c).vector(), c.has_pressure)
+
+
+#: Spread floors for the global values (log duration, log pen-down time, log ink/height,
+#: stroke count, log aspect, log mean speed) so that 3-5 very alike references do not make
+#: every small difference look huge.
+_GLOBAL_FLOOR = np.array([0.08, 0.08, 0.08, 1.0, 0.08, 0.08])
+_GLOBAL_USED = (0, 2, 5)
+
+
+def score_vector(
+    probe_to_refs: FloatArray,
+    mutual: FloatArray,
+    probe_glob: FloatArray,
+    ref_globs: FloatArray,
+) -> FloatArray:
+    """Writer-normalised comparison values of a probe (the model's input).
+
+    ``probe_to_refs`` (k,) DTW distances from the probe to each reference; ``mutual`` (k, k)
+    distances between references; ``probe_glob`` (g,) and ``ref_globs`` (k, g) global values.
+    """
+    k = len(probe_to_refs)
+    d = probe_to_refs
+    if k >= 2:
+        off = ~np.eye(k, dtype=bool)
+        own = (mutual * off).sum(axis=1) / (k - 1)
+    else:
+        own = np.ones(1)
+    mu = max(float(own.mean()), 1e-9)
+    spread = np.maximum(ref_globs.std(axis=0), _GLOBAL_FLOOR)
+    z = np.abs(probe_glob - ref_globs.mean(axis=0)) / spread
+    return np.array(
+        [
+            float(d.min()) / mu,
+            float(d.mean()) / mu,
+            float(d.max()) / mu,
+            float(np.min(d / np.maximum(own, 1e-9))),
+            *[float(z[i]) for i in _GLOBAL_USED],
+        ]
+    )
+
+
+VECTOR_NAMES = (
+    "min_over_mutual",
+    "mean_over_mutual",
+    "max_over_mutual",
+    "nearest_over_own",
+    "z_log_duration",
+    "z_log_ink",
+    "z_log_speed",
+)
+
+
+def load_model(name: str) -> Model:
+    """A model from ``model.json`` shipped in this package: "pressure" or "no_pressure"."""
+    text = resources.files(__package__).joinpath("model.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    entry = data["models"][name]
+    return Model(
+        name=name,
+        weights=np.asarray(entry["weights"], dtype=np.float64),
+        bias=float(entry["bias"]),
+        trained_on=str(data.get("trained_on", "")),
+    )
+
+
+def _digest(c: Capture) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for s in c.strokes:
+        h.update(np.ascontiguousarray(s).tobytes())
+        h.update(b"|")
+    return h.digest()
+
+
+def _resampled_shape(c: Capture) -> tuple[FloatArray, FloatArray, float, float]:
+    pts = c.points()
+    n = len(pts)
+    idx = np.linspace(0, n - 1, _REPLAY_POINTS)
+    xy = np.stack([np.interp(idx, np.arange(n), pts[:, k]) for k in (0, 1)], axis=1)
+    t = np.interp(idx, np.arange(n), pts[:, 2])
+    lo = pts[:, :2].min(axis=0)
+    size = float(np.max(pts[:, :2].max(axis=0) - lo))
+    return xy - lo, t, max(size, 1.0), max(c.duration_ms, 1.0)
+
+
+class Verifier:
+    """The biometric engine the server and ``authature eval`` share."""
+
+    def __init__(
+        self,
+        threshold: float | None = None,
+        models: dict[str, Model] | None = None,
+    ) -> None:
+        self._threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
+        self._models = models or {name: load_model(name) for name in ("pressure", "no_pressure")}
+        self._cache: OrderedDict[bytes, Prepared] = OrderedDict()
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    def model_for(self, has_pressure: bool) -> Model:
+        return self._models["pressure" if has_pressure else "no_pressure"]
+
+    # -- features -------------------------------------------------------------------------
+
+    def prepare(self, c: Capture) -> Prepared:
+        key = _digest(c)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        prepared = prepare(c)
+        self._cache[key] = prepared
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return prepared
+
+    def template(self, references: Sequence[Capture]) -> Template:
+        refs = tuple(self.prepare(r) for r in references)
+        k = len(refs)
+        mutual = np.zeros((k, k))
+        for i in range(k):
+            for j in range(i + 1, k):
+                mutual[i, j] = mutual[j, i] = dtw_distance(refs[i].local, refs[j].local)
+        return Template(refs, mutual)
+
+    def score(self, template: Template, probe: Prepared) -> float:
+        d = np.array([dtw_distance(probe.local, r.local) for r in template.refs])
+        vec = score_vector(
+            d, template.mutual, probe.glob, np.stack([r.glob for r in template.refs])
+        )
+        pressure = probe.has_pressure and all(r.has_pressure for r in template.refs)
+        return self.model_for(pressure).score(vec)
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def verify(self, references: Sequence[Capture], probe: Capture) -> Decision:
+        """Compare ``probe`` with the enrolled ``references`` (3 to ~10 captures)."""
+        if not references:
+            raise ValueError("verify() needs at least one reference")
+        if self.is_replay(probe, references):
+            return Decision(False, -math.inf, self._threshold, "replay")
+        s = self.score(self.template(references), self.prepare(probe))
+        accepted = s >= self._threshold
+        return Decision(accepted, s, self._threshold, "accepted" if accepted else "rejected")
+
+    def check_enrollment(self, samples: Sequence[Capture]) -> EnrollmentCheck:
+        """Is this set of enrollment samples consistent?  Names the sample that does not fit.
+
+        With two samples only a replay or a gross mismatch can be told; from three on the sample
+        whose mean distance to the others stands out (more than 1.75 times the median distance
+        among the others) is named.
+        """
+        k = len(samples)
+        for i in range(k):
+            if self.is_replay(samples[i], samples[:i]):
+                return EnrollmentCheck(
+                    False, i, "This sample is a copy of an earlier one. Please sign again by hand."
+                )
+        if k < 2:
+            return EnrollmentCheck(True, None, None)
+        m = self.template(samples).mutual
+        if k == 2:
+            # Two samples of one writer: only a gross mismatch can be told apart.
+            if float(m[0, 1]) > _ENROLL_PAIR_LIMIT:
+                return EnrollmentCheck(
+                    False,
+                    1,
+                    "This sample looks different from the first one. "
+                    "Please sign the same way each time.",
+                )
+            return EnrollmentCheck(True, None, None)
+        ratios = np.empty(k)
+        for i in range(k):
+            rest = [j for j in range(k) if j != i]
+            among = m[np.ix_(rest, rest)][np.triu_indices(k - 1, 1)]
+            ratios[i] = float(m[i, rest].mean()) / max(float(np.median(among)), 1e-9)
+        worst = int(np.argmax(ratios))
+        if float(ratios[worst]) > _ENROLL_OUTLIER_RATIO:
+            return EnrollmentCheck(
+                False,
+                worst,
+                f"Sample {worst + 1} looks different from the others. "
+                "Please sign it again the way you usually sign.",
+            )
+        return EnrollmentCheck(True, None, None)
+
+    def is_replay(self, probe: Capture, seen: Sequence[Capture]) -> bool:
+        """True when ``probe`` is (nearly) identical to one of ``seen``.
+
+        Shapes and timings are resampled to 64 points; a replay is within 1.2 % of the
+        drawing's size everywhere on average, and within 1.2 % of its duration in timing, with
+        the same number of strokes.  Genuine repetitions by the same writer are far apart on
+        this measure (checked against every genuine pair of SVC2004).
+        """
+        a_xy, a_t, a_size, a_dur = _resampled_shape(probe)
+        for other in seen:
+            if other.stroke_count != probe.stroke_count:
+                continue
+            b_xy, b_t, b_size, b_dur = _resampled_shape(other)
+            size = max(a_size, b_size)
+            dur = max(a_dur, b_dur)
+            shape = float(np.sqrt(np.mean(np.sum((a_xy - b_xy) ** 2, axis=1)))) / size
+            timing = float(np.sqrt(np.mean((a_t - b_t) ** 2))) / dur
+            if shape < _REPLAY_SHAPE and timing < _REPLAY_TIME:
+                return True
+        return False
+
+    def template_update_ok(self, decision: Decision) -> bool:
+        """May this accepted probe join the references?
+
+        Only when it was accepted (not a replay) with a score at least
+        ``TEMPLATE_UPDATE_MARGIN`` above the threshold.  The server keeps at most 10
+        references and drops the oldest, never the enrollment set's last 3.
+        """
+        return (
+            decision.accepted
+            and decision.reason == "accepted"
+            and decision.score >= decision.threshold + TEMPLATE_UPDATE_MARGIN
+        )
+
+
+_ENROLL_PAIR_LIMIT = 1.1

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from authature.biometrics.capture import parse_capture
+from authature.biometrics.quality import quality_problem
+from authature.biometrics.svc2004 import load_signature
+from authature.biometrics.verifier import Decision, Verifier
+
+
+def test_default_threshold_is_the_evaluated_one() -> None:
+    assert Verifier().threshold == 0.0
+    assert Verifier(threshold=1.5).threshold == 1.5
+
+
+def test_replay_of_a_reference_is_refused(make_payload: Any) -> None:
+    refs = [parse_capture(make_payload(phase=0.1 * i, jitter=2.0 * i)) for i in range(3)]
+    d = Verifier().verify(refs, refs[1])
+    assert d == Decision(False, d.score, 0.0, "replay")
+
+
+def test_replay_with_tiny_noise_is_still_a_replay(make_payload: Any) -> None:
+    p = make_payload()
+    for stroke in p["strokes"]:
+        for pt in stroke:
+            pt[0] += 0.3
+            pt[2] += 1
+    assert Verifier().is_replay(parse_capture(p), [parse_capture(make_payload())])
+
+
+def test_template_update_needs_a_clear_margin() -> None:
+    v = Verifier()
+    assert v.template_update_ok(Decision(True, 2.5, 0.0, "accepted"))
+    assert not v.template_update_ok(Decision(True, 0.2, 0.0, "accepted"))
+    assert not v.template_update_ok(Decision(False, 5.0, 0.0, "replay"))
+    assert not v.template_update_ok(Decision(False, -1.0, 0.0, "rejected"))
+
+
+def test_quality_refuses_dots_lines_and_scribbles() -> None:
+    dot = parse_capture(
+        {"strokes": [[[50, 50, 0, 0.5], [51, 50, 10, 0.5]]], "width": 100, "height": 100}
+    )
+    assert "dot" in (quality_problem(dot) or "")
+    line = parse_capture(
+        {
+            "strokes": [[[10 + i * 2, 50, i * 10, 0.5] for i in range(100)]],
+            "width": 300,
+            "height": 100,
+        }
+    )
+    assert "straight line" in (quality_problem(line) or "")
+    quick = parse_capture(
+        {
+            "strokes": [[[10 + i * 4, 50 + (i % 5) * 6, i, 0.5] for i in range(60)]],
+            "width": 300,
+            "height": 100,
+        }
+    )
+    assert "quick" in (quality_problem(quick) or "")
+    tiny = parse_capture(
+        {
+            "strokes": [[[10 + (i % 7), 50 + (i % 5), i * 10, 0.5] for i in range(60)]],
+            "width": 300,
+            "height": 100,
+        }
+    )
+    assert "small" in (quality_problem(tiny) or "")
+
+
+@pytest.mark.data
+def test_genuine_accepted_other_writers_refused(svc: Path) -> None:
+    folder = svc / "Task2"
+    v = Verifier()
+    refs = [load_signature(folder / f"U5S{n}.TXT") for n in range(1, 6)]
+    assert v.check_enrollment(refs).ok
+    genuine = [v.verify(refs, load_signature(folder / f"U5S{n}.TXT")) for n in range(11, 21)]
+    assert sum(d.accepted for d in genuine) >= 8
+    others = [v.verify(refs, load_signature(folder / f"U{u}S1.TXT")) for u in range(10, 20)]
+    assert not any(d.accepted for d in others)
+    assert all(d.reason == "rejected" for d in others)
+    forged = [v.verify(refs, load_signature(folder / f"U5S{n}.TXT")) for n in range(21, 41)]
+    assert sum(d.accepted for d in forged) <= 6
+
+
+@pytest.mark.data
+def test_enrollment_names_the_sample_from_another_writer(svc: Path) -> None:
+    folder = svc / "Task2"
+    v = Verifier()
+    samples = [load_signature(folder / f"U7S{n}.TXT") for n in range(1, 5)]
+    samples.insert(2, load_signature(folder / "U12S3.TXT"))
+    check = v.check_enrollment(samples)
+    assert not check.ok and check.outlier_index == 2 and check.reason
+
+
+@pytest.mark.data
+def test_no_two_genuine_signatures_look_like_replays(svc: Path) -> None:
+    v = Verifier()
+    for task in ("Task1", "Task2"):
+        for user in (1, 9, 17, 25):
+            caps = [load_signature(svc / task / f"U{user}S{n}.TXT") for n in range(1, 21)]
+            for i, c in enumerate(caps):
+                assert not v.is_replay(c, caps[:i] + caps[i + 1 :])
