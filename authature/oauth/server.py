@@ -143,6 +143,11 @@ class OAuthServer:
         now = self.clock.now()
         code_digest = self.hasher.digest(code, "code")
         failure: errors.OAuthError | None = None
+        access = secrets.token_hex(32)
+        refresh = secrets.token_hex(32) if standard else None
+        # One transaction for consume, checks and issue: a concurrent replay that loses the race
+        # waits for the winner's commit and then revokes what it issued (RFC 6749 4.1.2).
+        # Failures are raised after the block so that marking the code used still commits.
         with self.uow() as repos:
             record, first_use = repos.codes.consume(code_digest, now)
             if record is None:
@@ -151,37 +156,35 @@ class OAuthServer:
                 # RFC 6749 4.1.2 / RFC 9700 4.5: a replayed code revokes what it produced.
                 repos.tokens.revoke_by_code(code_digest, now)
                 failure = errors.invalid_grant("The authorization code was already used.")
-            if failure is None:
-                assert record is not None
+            else:
                 try:
                     check_code(record, first_use, client, form, now, standard=standard)
                     scopes = narrowed_scopes(form.get("scope"), record.scopes)
                 except errors.OAuthError as exc:
                     failure = exc
+            user = repos.users.by_pk(record.user_pk) if failure is None and record else None
+            if failure is None and user is None:
+                failure = errors.invalid_grant("The user of this code no longer exists.")
+            if failure is None:
+                assert record is not None and user is not None
+                expires_at = store_tokens(
+                    repos,
+                    self.hasher,
+                    self.policy,
+                    access_token=access,
+                    refresh_token=refresh,
+                    family=secrets.token_hex(16),
+                    client=client,
+                    user_pk=user.pk,
+                    scopes=scopes,
+                    device_uid=record.device_uid,
+                    signature_pk=record.signature_pk,
+                    code_digest=code_digest,
+                    now=now,
+                )
         if failure is not None:
             raise failure
-        assert record is not None
-        access = secrets.token_hex(32)
-        refresh = secrets.token_hex(32) if standard else None
-        with self.uow() as repos:
-            user = repos.users.by_pk(record.user_pk)
-            if user is None:
-                raise errors.invalid_grant("The user of this code no longer exists.")
-            expires_at = store_tokens(
-                repos,
-                self.hasher,
-                self.policy,
-                access_token=access,
-                refresh_token=refresh,
-                family=secrets.token_hex(16),
-                client=client,
-                user_pk=user.pk,
-                scopes=scopes,
-                device_uid=record.device_uid,
-                signature_pk=record.signature_pk,
-                code_digest=code_digest,
-                now=now,
-            )
+        assert record is not None and user is not None
         return IssuedTokens(
             access, refresh, scopes, expires_at, user, client, record.nonce, record.auth_time
         )
