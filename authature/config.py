@@ -59,6 +59,9 @@ class Settings:
     secret_key_b64: str | None = None
     encryption_key_b64: str | None = None
     trust_proxy_headers: bool = False
+    maintenance: bool = False
+    maintenance_retry_after_seconds: int = 300
+    signing_key_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,4 +85,13 @@ class Settings:
             secret_key_b64=env.get("AUTHATURE_SECRET_KEY") or None,
             encryption_key_b64=env.get("AUTHATURE_ENCRYPTION_KEY") or None,
             trust_proxy_headers=env.get("AUTHATURE_TRUST_PROXY_HEADERS", "") in {"1", "true"},
+            maintenance=env.get("AUTHATURE_MAINTENANCE", "") in {"1", "true"},
+            maintenance_retry_after_seconds=_int(
+                env, "AUTHATURE_MAINTENANCE_RETRY_AFTER_SECONDS", 300, 1, 86400
+            ),
+            signing_key_file=(
+                Path(env["AUTHATURE_SIGNING_KEY_FILE"]).expanduser().resolve()
+                if env.get("AUTHATURE_SIGNING_KEY_FILE")
+                else None
+            ),
         )
