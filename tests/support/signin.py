@@ -39,7 +39,9 @@ class Page:
         return " ".join(match.group(1).split())
 
 
-def authorize_url(client_id: str, redirect_uri: str, scope: str = "authenticate capture", **extra: str) -> str:
+def authorize_url(
+    client_id: str, redirect_uri: str, scope: str = "authenticate capture", **extra: str
+) -> str:
     params = {
         "client_id": client_id,
         "redirect_uri": redirect_uri,
@@ -75,7 +77,7 @@ def follow(http: httpx.Client, page: Page, response: httpx.Response) -> Page | h
     """The next page, or the final redirect to the client (returned as the response)."""
     if response.status_code == 303 and response.headers["location"].startswith("/signin/"):
         return get_page(http, response.headers["location"])
-    if response.status_code == 400 and "data-testid=\"status\"" in response.text:
+    if response.status_code == 400 and 'data-testid="status"' in response.text:
         return Page(page.url, response.text, 400)
     return response
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from support.signin import (
     redirect_params,
     verify,
 )
+from support.svg_shape import check_svg_shape
 
 REDIRECT = "http://127.0.0.1:9/callback"
 pytestmark = pytest.mark.data
@@ -99,7 +99,9 @@ def test_token_verification_checks_client_scope_and_device(live_server: LiveServ
     client_id, _, token = _documented_token(live_server)
     bearer = {"Authorization": f"Bearer {token}"}
     with live_server.http() as http:
-        ok = http.get("/oauth/token", params={"client_id": client_id, "scope": "capture"}, headers=bearer)
+        ok = http.get(
+            "/oauth/token", params={"client_id": client_id, "scope": "capture"}, headers=bearer
+        )
         assert (ok.status_code, ok.json()) == (200, {"status": "ok"})
         same_device = http.get(
             "/oauth/token",
@@ -123,29 +125,6 @@ def test_token_verification_checks_client_scope_and_device(live_server: LiveServ
         assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_token")
 
 
-def _check_svg_shape(svg: str) -> None:
-    assert svg.startswith('<?xml version="1.0" encoding="UTF-8" standalone="no"?>')
-    assert '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"' in svg
-    root = ET.fromstring(svg)
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert root.attrib["version"] == "1.1"
-    assert re.fullmatch(r"\d+", root.attrib["width"]) and re.fullmatch(r"\d+", root.attrib["height"])
-    paths = list(root)
-    assert paths, "one path per stroke"
-    number = r"-?\d+(?:\.\d{1,2})?"
-    d_shape = re.compile(
-        rf"M {number} {number}(?: c(?: {number}){{6}})*(?: l {number} {number})?"
-    )
-    for path in paths:
-        assert path.tag == "{http://www.w3.org/2000/svg}path"
-        assert path.attrib["fill"] == "none"
-        assert path.attrib["stroke"] == "#000000"
-        assert path.attrib["stroke-width"] == "2"
-        assert path.attrib["stroke-linecap"] == "round"
-        assert path.attrib["stroke-linejoin"] == "round"
-        assert d_shape.fullmatch(path.attrib["d"]), path.attrib["d"][:80]
-
-
 def test_signature_image_is_the_documented_svg(live_server: LiveServer) -> None:
     client_id, secret, token = _documented_token(live_server)
     with live_server.http() as http:
@@ -153,8 +132,10 @@ def test_signature_image_is_the_documented_svg(live_server: LiveServer) -> None:
         assert r.status_code == 200, r.text
         assert list(r.json()) == ["image_data"]
         svg = base64.b64decode(r.json()["image_data"]).decode("utf-8")
-        _check_svg_shape(svg)
-        alias = http.get("/oauth/signature", params={"access_token": token}, auth=(client_id, secret))
+        check_svg_shape(svg)
+        alias = http.get(
+            "/oauth/signature", params={"access_token": token}, auth=(client_id, secret)
+        )
         assert alias.status_code == 200
         assert alias.json() == r.json()
 
@@ -164,7 +145,9 @@ def test_signature_image_only_for_the_calling_client(live_server: LiveServer) ->
     other = live_server.create_client(["http://127.0.0.1:9/other"])
     assert other.client_secret
     with live_server.http() as http:
-        r = http.get(f"/oauth/signatures/{token}", auth=(other.client.client_id, other.client_secret))
+        r = http.get(
+            f"/oauth/signatures/{token}", auth=(other.client.client_id, other.client_secret)
+        )
         assert r.status_code == 400
         assert r.json()["error"] == "invalid_token"
         anonymous = http.get(f"/oauth/signatures/{token}")
@@ -211,7 +194,11 @@ def test_known_user_genuine_accepted_forgeries_refused_until_locked(
             refused_pages.append(result)
             assert result.status_code == 303 or "did not match" in result.status
             result = follow(
-                http, result, post(http, result, "signature", {"capture": capture_json(svc2004_path(1, forgery))})
+                http,
+                result,
+                post(
+                    http, result, "signature", {"capture": capture_json(svc2004_path(1, forgery))}
+                ),
             )
         assert not isinstance(result, Page), "the user was never locked"
         params = redirect_params(result)
