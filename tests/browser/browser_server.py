@@ -1,4 +1,5 @@
-"""Serve an ASGI app with uvicorn in a background thread, for tests that need a real port."""
+"""Helpers for browser tests: an ASGI app served by uvicorn in a background thread (for tests
+that need a real port), and polling a page that has a strict CSP."""
 
 from __future__ import annotations
 
@@ -36,3 +37,16 @@ def serve_app(app: Any, host: str = "127.0.0.1") -> Iterator[int]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def wait_until(page: Any, expression: str, timeout_s: float = 5.0) -> None:
+    """Wait until ``expression`` is truthy in ``page``, polling with ``page.evaluate``.
+
+    ``page.wait_for_function`` compiles its predicate from a string inside the page, which a
+    Content-Security-Policy without 'unsafe-eval' (ours) refuses; ``evaluate`` is not affected.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {expression}")
+        page.wait_for_timeout(20)

@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 import pytest
-from browser_server import serve_app
+from browser_server import serve_app, wait_until
 from replay import Stroke, load_svc2004_strokes, replay_signature, svc2004_path
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -454,9 +454,7 @@ def test_resizing_keeps_the_drawing_and_its_coordinate_space(pad: PadPage) -> No
     inked = pad.inked_pixels()
 
     pad.page.set_viewport_size({"width": 420, "height": 700})
-    pad.page.wait_for_function(
-        f"document.querySelector('[data-testid=signature-pad]').width < {width}"
-    )
+    wait_until(pad.page, f"document.querySelector('[data-testid=signature-pad]').width < {width}")
     assert pad.inked_pixels() > inked / 4  # redrawn, smaller
     capture = json.loads(pad.submit()["capture"])
     assert capture["width"] == pytest.approx(width, abs=0.01)

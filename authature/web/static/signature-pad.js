@@ -427,7 +427,16 @@
     }
   }
 
+  // In the overlay of authature.js (an iframe), Escape closes the overlay: tell the parent page,
+  // which checks that the message comes from Authature's origin and from its own frame.
+  function forwardEscape(e) {
+    if ((e.key === "Escape" || e.key === "Esc") && !e.defaultPrevented) {
+      window.parent.postMessage({ authature: { event: "escape" } }, "*");
+    }
+  }
+
   window.AuthatureSignaturePad = SignaturePad;
+  if (window.parent !== window) document.addEventListener("keydown", forwardEscape);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else {
