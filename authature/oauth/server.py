@@ -15,6 +15,8 @@ from typing import Any
 from authature.oauth import errors
 from authature.oauth.authorize import AuthorizationRequest, parse_authorization_request
 from authature.oauth.clients import authenticate_client, read_client_credentials
+from authature.oauth.introspection import introspect_token
+from authature.oauth.oidc import OpenIDProvider
 from authature.oauth.ports import (
     AccessTokenRecord,
     AuthRequestRecord,
@@ -24,6 +26,7 @@ from authature.oauth.ports import (
     Repos,
     UnitOfWork,
 )
+from authature.oauth.revocation import revoke_token
 from authature.oauth.scopes import parse_scope
 from authature.oauth.token import (
     Hasher,
@@ -56,12 +59,16 @@ class OAuthServer:
         *,
         code_lifetime: timedelta,
         policy: TokenPolicy,
+        oidc: OpenIDProvider | None = None,
+        issuer: str = "",
     ) -> None:
         self.uow = uow
         self.hasher = hasher
         self.clock = clock
         self.code_lifetime = code_lifetime
         self.policy = policy
+        self.oidc = oidc
+        self.issuer = issuer
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -130,7 +137,11 @@ class OAuthServer:
             issued = self._refresh(client, form)
         else:
             raise errors.unsupported_grant_type()
-        return TokenAnswer(200, self._standard_body(issued), issued)
+        body = self._standard_body(issued)
+        oidc = self.oidc if grant_type == "authorization_code" else None
+        if oidc is not None and oidc.issues_id_token(issued.scopes):
+            body["id_token"] = oidc.id_token(issued, self.clock.now())  # OIDC Core 3.1.3.3
+        return TokenAnswer(200, body, issued)
 
     def _exchange_code(
         self, client: ClientRecord, form: Mapping[str, str], *, standard: bool
@@ -294,3 +305,29 @@ class OAuthServer:
         if scope not in record.scopes:
             raise errors.invalid_scope(f"The token was not granted the {scope} scope.")
         return record
+
+    # -- revocation, introspection, userinfo (RFC 7009, RFC 7662, OpenID Connect Core 5.3) ----
+
+    def revoke(self, authorization: str | None, form: Mapping[str, str]) -> None:
+        client = self.authenticate(authorization, form)
+        with self.uow() as repos:
+            revoke_token(repos, self.hasher, client, form, self.clock.now())
+
+    def introspect(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
+        client = self.authenticate(authorization, form)
+        with self.uow() as repos:
+            return introspect_token(repos, self.hasher, client, form, self.clock.now(), self.issuer)
+
+    def userinfo(self, token: str | None) -> dict[str, Any]:
+        """OpenID Connect Core 5.3: the claims of the user a live `openid` token was issued for."""
+        if self.oidc is None:
+            raise errors.invalid_request("OpenID Connect is not configured on this server.")
+        with self.uow() as repos:
+            record = live_access_token(repos, self.hasher, token, self.clock.now())
+            if "openid" not in record.scopes:
+                raise errors.invalid_scope("The token was not granted the openid scope.")
+            client = repos.clients.by_pk(record.client_pk)
+            user = repos.users.by_pk(record.user_pk)
+        if client is None or client.disabled or user is None:
+            raise errors.invalid_token()
+        return self.oidc.userinfo(user)
