@@ -17,6 +17,7 @@ from authature.config import Settings
 from authature.oauth import errors
 from authature.oauth.authorize import authorization_redirect
 from authature.oauth.clients import is_native_redirect
+from authature.oauth.ports import Clock
 from authature.web import oauth_routes, signin_routes
 from authature.web.pages import render_page
 from authature.web.responses import NO_STORE, error_json, json_response
@@ -92,8 +93,10 @@ def _healthz(request: Request) -> Response:
     return json_response({"status": "ok", "database": "ok"})
 
 
-def create_app(settings: Settings, *, issuer: str = "", demo: bool = False) -> Starlette:
-    services = build_services(settings, issuer=issuer)
+def create_app(
+    settings: Settings, *, issuer: str = "", demo: bool = False, clock: Clock | None = None
+) -> Starlette:
+    services = build_services(settings, issuer=issuer, clock=clock)
     routes = [
         *oauth_routes.routes,
         *signin_routes.routes,

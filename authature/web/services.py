@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from authature.biometrics.verifier import Verifier
 from authature.config import Settings
+from authature.oauth.oidc import OpenIDProvider
+from authature.oauth.ports import Clock
 from authature.oauth.server import OAuthServer
 from authature.oauth.token import TokenPolicy
 from authature.security.keys import Keys, load_keys
+from authature.security.signing import load_signing_key
 from authature.signin.flow import FlowPolicy, SignInFlow
 from authature.store.db import Database, create_database, upgrade
 from authature.store.repositories import SqlUnitOfWork
@@ -32,13 +35,23 @@ class Services:
     issuer: str
 
 
-def build_services(settings: Settings, *, migrate: bool = True, issuer: str = "") -> Services:
+def build_services(
+    settings: Settings, *, migrate: bool = True, issuer: str = "", clock: Clock | None = None
+) -> Services:
+    """`clock` is for tests that move time; the server itself always runs on `SystemClock`."""
     database = create_database(settings.database_url)
     if migrate:
         upgrade(database)
     keys = load_keys(settings)
     uow = SqlUnitOfWork(database)
-    clock = SystemClock()
+    clock = clock or SystemClock()
+    issuer = settings.issuer or issuer
+    oidc = OpenIDProvider(
+        issuer=issuer,
+        key=load_signing_key(settings),
+        hasher=keys,
+        id_token_lifetime=timedelta(seconds=settings.access_token_lifetime_seconds),
+    )
     oauth = OAuthServer(
         uow,
         keys,
@@ -48,9 +61,10 @@ def build_services(settings: Settings, *, migrate: bool = True, issuer: str = ""
             access_lifetime=timedelta(seconds=settings.access_token_lifetime_seconds),
             refresh_lifetime=timedelta(seconds=settings.refresh_token_lifetime_seconds),
         ),
+        oidc=oidc,
+        issuer=issuer,
     )
     verifier = Verifier(threshold=settings.verify_threshold)
-    issuer = settings.issuer or issuer
     flow = SignInFlow(
         uow,
         oauth,
