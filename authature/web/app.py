@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authature.config import Settings
 from authature.oauth import errors
 from authature.oauth.authorize import authorization_redirect
 from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import Clock
-from authature.web import oauth_routes, signin_routes
+from authature.web import oauth_routes, signin_routes, standard_routes
 from authature.web.pages import render_page
 from authature.web.responses import NO_STORE, error_json, json_response
 from authature.web.services import Services, build_services
@@ -28,16 +31,19 @@ log = logging.getLogger("authature")
 
 
 def _authorize_error_page(request: Request, exc: errors.OAuthError) -> Response:
-    return render_page(
+    title = (
+        "Signing in is not available right now"
+        if exc.status >= 500
+        else "This sign-in link is not valid"
+    )
+    response = render_page(
         request,
         "error.html",
-        {
-            "title": "This sign-in link is not valid",
-            "message": exc.description,
-            "error": exc.error,
-        },
+        {"title": title, "message": exc.description, "error": exc.error},
         status=exc.status,
     )
+    response.headers.update(exc.headers)
+    return response
 
 
 async def handle_oauth_error(request: Request, exc: Exception) -> Response:
@@ -58,9 +64,56 @@ async def handle_oauth_error(request: Request, exc: Exception) -> Response:
     return error_json(exc)
 
 
+_DATABASE_RETRY_AFTER_SECONDS = 30
+
+
+def _is_database_unreachable(exc: Exception) -> bool:
+    """A failure to get a working connection (not a failing statement): a 503, not a 500.
+
+    SQLAlchemy raises a DBAPIError without a statement when connecting fails, marks one
+    `connection_invalidated` when the connection dropped mid-use, and raises its TimeoutError
+    when the pool is exhausted (overloaded).
+    """
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and (
+        exc.connection_invalidated or exc.statement is None
+    )
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """Anything unexpected leaves as server_error (or temporarily_unavailable when the database
+    cannot be reached); the details go to the log only."""
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_json(errors.server_error())
+    if _is_database_unreachable(exc):
+        error = errors.temporarily_unavailable("The service is temporarily unavailable.")
+        error.headers["Retry-After"] = str(_DATABASE_RETRY_AFTER_SECONDS)
+    else:
+        error = errors.server_error()
+    return await handle_oauth_error(request, error)
+
+
+class _Maintenance:
+    """AUTHATURE_MAINTENANCE=1: the OAuth, sign-in and payment endpoints answer 503
+    temporarily_unavailable with Retry-After (RFC 6749 4.1.2.1, RFC 9110 10.2.3), as a page where
+    a browser is (authorize, sign-in) and as JSON elsewhere. Metadata and health stay up."""
+
+    _PREFIXES = ("/oauth/", "/signin/", "/api/")
+
+    def __init__(self, app: ASGIApp, retry_after_seconds: int) -> None:
+        self.app = app
+        self.retry_after_seconds = retry_after_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope["path"]).startswith(self._PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        error = errors.temporarily_unavailable(
+            "Authature is down for maintenance; try again later."
+        )
+        error.headers["Retry-After"] = str(self.retry_after_seconds)
+        response = await handle_oauth_error(Request(scope, receive), error)
+        await response(scope, receive, send)
 
 
 async def handle_http(request: Request, exc: Exception) -> Response:
@@ -100,6 +153,7 @@ def create_app(
     routes = [
         *oauth_routes.routes,
         *signin_routes.routes,
+        *standard_routes.routes,
         Route("/authature.js", _authature_js),
         Route("/healthz", _healthz),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
@@ -108,8 +162,14 @@ def create_app(
         from authature.web import demo as demo_module
 
         routes.append(Mount("/demo", routes=demo_module.routes))
+    middleware = (
+        [Middleware(_Maintenance, retry_after_seconds=settings.maintenance_retry_after_seconds)]
+        if settings.maintenance
+        else []
+    )
     app = Starlette(
         routes=routes,
+        middleware=middleware,
         exception_handlers={
             errors.OAuthError: handle_oauth_error,
             HTTPException: handle_http,
