@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -74,6 +75,8 @@ def create_database(url: str) -> Database:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # imported on use: it is slow and only needed here
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -82,6 +85,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(database: Database) -> None:
     """Apply every migration up to head (idempotent; safe to call on each start)."""
+    from alembic import command
+
     cfg = alembic_config(str(database.engine.url.render_as_string(hide_password=False)))
     with database.engine.begin() as connection:
         cfg.attributes["connection"] = connection

@@ -135,9 +135,9 @@ def _finish(base: str, saved: dict[str, str], code: str) -> dict[str, Any]:
     svg_b64 = image.json().get("image_data", "") if image.status_code == 200 else ""
     shown = dict(token, token=token["token"][:8] + "…")
     return {
-        "token_json": json.dumps({"access_token": shown}, indent=2),
+        "token_json": json.dumps({"access_token": shown}, indent=2, ensure_ascii=False),
         "user": token["user"],
-        "verify_status": check.json(),
+        "verify_status": json.dumps(check.json()),
         "svg_data_uri": f"data:image/svg+xml;base64,{svg_b64}" if svg_b64 else None,
         "svg_bytes": len(base64.b64decode(svg_b64)) if svg_b64 else 0,
     }
