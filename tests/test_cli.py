@@ -1,0 +1,133 @@
+"""The operator CLI, run in-process with click's runner against a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from authature.cli import main
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("AUTHATURE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("AUTHATURE_DATABASE_URL", raising=False)
+    return CliRunner()
+
+
+def _create(run: CliRunner, *extra: str) -> dict[str, str]:
+    result = run.invoke(
+        main,
+        [
+            "clients",
+            "create",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "https://shop.example/cb",
+            "--redirect-uri",
+            "myapp://cb",
+            "--scopes",
+            "capture,authenticate",
+            "--json",
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    created: dict[str, str] = json.loads(result.output)
+    return created
+
+
+def test_create_prints_id_and_secret_once_and_stores_only_a_digest(
+    run: CliRunner, tmp_path: Path
+) -> None:
+    created = _create(run)
+    assert set(created) == {"client_id", "client_secret"}
+    assert len(created["client_secret"]) == 64
+    shown = run.invoke(main, ["clients", "show", created["client_id"]])
+    assert shown.exit_code == 0
+    details = json.loads(shown.output)
+    assert details["redirect_uris"] == ["https://shop.example/cb", "myapp://cb"]
+    assert details["scopes"] == ["authenticate", "capture"]
+    assert created["client_secret"] not in shown.output
+    database = (tmp_path / "data" / "authature.db").read_bytes()
+    assert created["client_secret"].encode() not in database
+
+
+def test_list_disable_enable_and_rotate(run: CliRunner) -> None:
+    created = _create(run)
+    listed = run.invoke(main, ["clients", "list", "--json"])
+    assert [c["client_id"] for c in json.loads(listed.output)] == [created["client_id"]]
+    assert run.invoke(main, ["clients", "disable", created["client_id"]]).exit_code == 0
+    assert json.loads(run.invoke(main, ["clients", "show", created["client_id"]]).output)[
+        "disabled"
+    ]
+    assert run.invoke(main, ["clients", "enable", created["client_id"]]).exit_code == 0
+    rotated = run.invoke(main, ["clients", "rotate-secret", created["client_id"], "--json"])
+    new_secret = json.loads(rotated.output)["client_secret"]
+    assert new_secret != created["client_secret"] and len(new_secret) == 64
+
+
+def test_update_changes_name_and_redirect_uris(run: CliRunner) -> None:
+    created = _create(run)
+    result = run.invoke(
+        main,
+        [
+            "clients",
+            "update",
+            created["client_id"],
+            "--name",
+            "New name",
+            "--redirect-uri",
+            "https://x.example/cb",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["redirect_uris"] == ["https://x.example/cb"]
+
+
+def test_logo_becomes_a_data_uri(run: CliRunner, tmp_path: Path) -> None:
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    created = _create(run, "--logo", str(logo))
+    details = json.loads(run.invoke(main, ["clients", "show", created["client_id"]]).output)
+    assert details["has_logo"] is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--redirect-uri", "http://shop.example/cb", "--scopes", "capture"], "plain http"),
+        (["--redirect-uri", "https://shop.example/cb#frag", "--scopes", "capture"], "fragment"),
+        (
+            ["--redirect-uri", "https://shop.example/cb", "--scopes", "capture,fly"],
+            "Scopes must be",
+        ),
+    ],
+)
+def test_bad_client_definitions_are_refused_with_a_reason(
+    run: CliRunner, args: list[str], message: str
+) -> None:
+    result = run.invoke(main, ["clients", "create", "--name", "Bad", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert json.loads(run.invoke(main, ["clients", "list", "--json"]).output) == []
+
+
+def test_unknown_client_and_user_say_so(run: CliRunner) -> None:
+    result = run.invoke(main, ["clients", "show", "nope"])
+    assert result.exit_code != 0 and "No client has the id" in result.output
+    result = run.invoke(main, ["users", "show", "nobody@example.com"])
+    assert result.exit_code != 0 and "No user has the identifier" in result.output
+
+
+def test_bad_configuration_is_a_clear_error(
+    run: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHATURE_ENROLL_SAMPLES", "2")
+    result = run.invoke(main, ["clients", "list"])
+    assert result.exit_code != 0
+    assert "AUTHATURE_ENROLL_SAMPLES must be between 3 and 10" in result.output
