@@ -11,18 +11,60 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.server import LiveServer, run_server, test_settings
+from support.postgres import PostgresServer, start_postgres
+from support.server import LiveServer, run_server, settings_for
+
+
+def _uses_postgres() -> bool:
+    return os.environ.get("AUTHATURE_TEST_DATABASE", "sqlite") == "postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session (skips when PostgreSQL is missing)."""
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.destroy()
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    url = postgres_server.create_database()
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database per test: SQLite, or PostgreSQL with AUTHATURE_TEST_DATABASE=postgres."""
+    if _uses_postgres():
+        url: str = request.getfixturevalue("postgres_url")
+        return url
     return f"sqlite:///{tmp_path / 'data' / 'authature.db'}"
 
 
 @pytest.fixture
 def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
-    with run_server(test_settings(tmp_path, database_url)) as server:
+    with run_server(settings_for(tmp_path, database_url)) as server:
         yield server
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that use a database: the others would repeat as is."""
+    if not _uses_postgres():
+        return
+    keep, skip = [], []
+    for item in items:
+        uses_database = "database_url" in getattr(item, "fixturenames", ())
+        (keep if uses_database or item.get_closest_marker("postgres") else skip).append(item)
+    if skip:
+        config.hook.pytest_deselected(items=skip)
+        items[:] = keep
 
 
 def pytest_report_header() -> str:

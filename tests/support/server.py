@@ -73,7 +73,7 @@ def run_server(settings: Settings, *, demo: bool = False) -> Iterator[LiveServer
         app.state.services.database.engine.dispose()
 
 
-def test_settings(tmp_path: Path, database_url: str | None = None, **overrides: object) -> Settings:
+def settings_for(tmp_path: Path, database_url: str | None = None, **overrides: object) -> Settings:
     data_dir = tmp_path / "data"
     base = Settings.from_env({"AUTHATURE_DATA_DIR": str(data_dir)})
     values = {

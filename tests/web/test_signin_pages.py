@@ -1,0 +1,208 @@
+"""The sign-in pages' own rules: quality and consistency of samples, CSRF, names, encryption."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from support.data import svc2004_path
+from support.server import LiveServer, run_server, settings_for
+from support.signin import (
+    Page,
+    authorize_url,
+    capture_json,
+    enroll,
+    follow,
+    open_page,
+    post,
+    redirect_params,
+)
+
+from authature.biometrics.capture import decode_capture
+from authature.store import models
+
+REDIRECT = "http://127.0.0.1:9/callback"
+pytestmark = pytest.mark.data
+
+
+@pytest.fixture
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with live_server.http() as client:
+        yield client
+
+
+def _enroll_page(
+    live_server: LiveServer, http: httpx.Client, identifier: str = "new@example.com"
+) -> Page:
+    new = live_server.create_client([REDIRECT])
+    page = open_page(http, authorize_url(new.client.client_id, REDIRECT))
+    result = follow(http, page, post(http, page, "identify", {"identifier": identifier}))
+    assert isinstance(result, Page)
+    return result
+
+
+def _line(n: int = 60) -> str:
+    points = [[10 + 5 * i, 100.0, 10.0 * i, 0.5] for i in range(n)]
+    return json.dumps(
+        {"strokes": [points], "width": 600, "height": 200, "dpr": 1, "pointer_type": "pen"}
+    )
+
+
+def test_a_straight_line_is_refused_with_a_reason_and_a_400(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    page = _enroll_page(live_server, http)
+    r = post(http, page, "signature", {"capture": _line(), "first_name": "A", "last_name": "B"})
+    assert r.status_code == 400
+    refused = Page(page.url, r.text, 400)
+    assert "line" in refused.status.lower()
+    assert "Signature 1 of 3" in refused.status
+
+
+@pytest.mark.parametrize(
+    ("capture", "words"),
+    [
+        ("", "sign in the box"),
+        ("{not json", "could not be read"),
+        (json.dumps({"strokes": []}), ""),
+        (json.dumps({"strokes": [[[1, 2, 3, "x"]]], "width": 600, "height": 200}), ""),
+        (json.dumps({"strokes": [[[1e999, 2, 3, 0.5]]], "width": 600, "height": 200}), ""),
+    ],
+)
+def test_malformed_captures_get_a_400_page_naming_the_problem(
+    live_server: LiveServer, http: httpx.Client, capture: str, words: str
+) -> None:
+    page = _enroll_page(live_server, http)
+    r = post(http, page, "signature", {"capture": capture, "first_name": "A", "last_name": "B"})
+    assert r.status_code == 400
+    refused = Page(page.url, r.text, 400)
+    assert words in refused.status.lower()
+    assert refused.status != "Signature 1 of 3"  # a sentence says what was wrong
+
+
+def test_names_are_required_for_a_new_user(live_server: LiveServer, http: httpx.Client) -> None:
+    page = _enroll_page(live_server, http)
+    r = post(http, page, "signature", {"capture": capture_json(svc2004_path(3, 1))})
+    assert r.status_code == 400
+    assert "first and last name" in Page(page.url, r.text, 400).status
+
+
+def test_another_writers_signature_during_enrollment_is_set_aside(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    page = _enroll_page(live_server, http)
+    first = follow(
+        http,
+        page,
+        post(
+            http,
+            page,
+            "signature",
+            {"capture": capture_json(svc2004_path(3, 1)), "first_name": "A", "last_name": "B"},
+        ),
+    )
+    assert isinstance(first, Page) and first.status == "Signature 2 of 3"
+    second = follow(
+        http, first, post(http, first, "signature", {"capture": capture_json(svc2004_path(3, 2))})
+    )
+    assert isinstance(second, Page) and second.status == "Signature 3 of 3"
+    odd = follow(
+        http, second, post(http, second, "signature", {"capture": capture_json(svc2004_path(9, 1))})
+    )
+    assert isinstance(odd, Page), "another writer's signature completed the enrollment"
+    assert "Signature 3 of 3" in odd.status
+    assert odd.status != "Signature 3 of 3", "no sentence said why the sample was refused"
+
+
+def test_the_same_sample_twice_is_refused_as_a_copy(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    page = _enroll_page(live_server, http)
+    data = {"capture": capture_json(svc2004_path(3, 1)), "first_name": "A", "last_name": "B"}
+    first = follow(http, page, post(http, page, "signature", data))
+    assert isinstance(first, Page)
+    again = follow(http, first, post(http, first, "signature", {"capture": data["capture"]}))
+    assert isinstance(again, Page)
+    assert "copy" in again.status and "Signature 2 of 3" in again.status
+
+
+def test_enroll_samples_setting_is_honoured(tmp_path: Path) -> None:
+    with run_server(settings_for(tmp_path, enroll_samples=4)) as server:
+        new = server.create_client([REDIRECT])
+        url = authorize_url(new.client.client_id, REDIRECT)
+        with server.http() as http:
+            samples = [svc2004_path(6, s) for s in (1, 2, 3, 4)]
+            done = enroll(http, url, "four@example.com", samples)
+            assert "code" in redirect_params(done)
+
+
+def test_a_stale_or_forged_nonce_sends_nothing(live_server: LiveServer, http: httpx.Client) -> None:
+    page = _enroll_page(live_server, http)
+    r = http.post(
+        f"{page.url}/signature",
+        data={"nonce": "forged", "capture": capture_json(svc2004_path(3, 1))},
+    )
+    assert r.status_code == 303
+    again = follow(http, page, r)
+    assert isinstance(again, Page)
+    assert "out of date" in again.status and "Signature 1 of 3" in again.status
+
+
+def test_a_post_from_another_origin_is_refused(live_server: LiveServer, http: httpx.Client) -> None:
+    page = _enroll_page(live_server, http)
+    r = http.post(
+        f"{page.url}/deny",
+        data={"nonce": page.nonce},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 400
+    assert "Location" not in r.headers
+
+
+def test_deny_returns_access_denied_with_state(live_server: LiveServer, http: httpx.Client) -> None:
+    page = _enroll_page(live_server, http)
+    r = post(http, page, "deny", {})
+    assert r.status_code == 303
+    params = redirect_params(r)
+    assert params["error"] == "access_denied"
+    assert params["state"] == "state-123"
+
+
+def test_an_invalid_identifier_is_asked_again(live_server: LiveServer) -> None:
+    new = live_server.create_client([REDIRECT])
+    with live_server.http() as http:
+        page = open_page(http, authorize_url(new.client.client_id, REDIRECT))
+        again = follow(http, page, post(http, page, "identify", {"identifier": "not an email"}))
+        assert isinstance(again, Page)
+        assert "valid e-mail" in again.status
+
+
+def test_an_unknown_sign_in_page_says_to_start_again(live_server: LiveServer) -> None:
+    with live_server.http() as http:
+        r = http.get("/signin/not-a-real-handle")
+    assert r.status_code == 404
+    assert "start signing in again" in r.text
+
+
+def test_signatures_are_encrypted_at_rest(live_server: LiveServer) -> None:
+    new = live_server.create_client([REDIRECT])
+    with live_server.http() as http:
+        enroll(
+            http,
+            authorize_url(new.client.client_id, REDIRECT),
+            "sealed@example.com",
+            [svc2004_path(7, s) for s in (1, 2, 3)],
+        )
+    with live_server.services.database.transaction() as session:
+        rows = session.scalars(select(models.Signature)).all()
+    assert len(rows) == 4  # three references and the signed sample
+    for row in rows:
+        with pytest.raises(Exception):  # noqa: B017 - any failure to parse ciphertext will do
+            decode_capture(row.sealed)
+        clear = live_server.services.keys.unseal(row.sealed, f"signature:{row.pk}".encode())
+        assert decode_capture(clear).point_count > 50
+        with pytest.raises(Exception):  # noqa: B017 - AES-GCM refuses a blob moved to another row
+            live_server.services.keys.unseal(row.sealed, f"signature:{row.pk + 1}".encode())
