@@ -214,14 +214,20 @@ class OAuthServer:
                 failure = errors.invalid_grant("The refresh token is not valid.")
             elif record.revoked_at is not None or record.expires_at <= now:
                 failure = errors.invalid_grant("The refresh token is revoked or expired.")
-            elif not repos.tokens.use_refresh(digest, now):
+            elif record.used_at is not None:
                 repos.tokens.revoke_family(record.family, now)
                 failure = errors.invalid_grant("The refresh token was already used.")
             else:
+                # Check the request before using the token up: a refused request (a wider
+                # scope) must not burn it, or the client's next, valid refresh would look like
+                # reuse and revoke the family.
                 try:
                     scopes = narrowed_scopes(form.get("scope"), record.scopes)
                 except errors.OAuthError as exc:
                     failure = exc
+                if failure is None and not repos.tokens.use_refresh(digest, now):
+                    repos.tokens.revoke_family(record.family, now)  # lost a race to a reuse
+                    failure = errors.invalid_grant("The refresh token was already used.")
             if failure is None:
                 assert record is not None
                 user = repos.users.by_pk(record.user_pk)
