@@ -1,0 +1,331 @@
+"""Server metadata (RFC 8414) and OpenID Connect: discovery, JWKS, id_token, userinfo."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.errors import BadSignatureError
+from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwt import JWTClaimsRegistry
+from support.data import svc2004_path
+from support.oauth_flow import (
+    REDIRECT,
+    Registered,
+    bearer,
+    new_identifier,
+    register,
+    shared_server,
+    sign_in,
+    standard_tokens,
+)
+from support.server import LiveServer, run_server
+from support.server import settings_for as server_settings
+from support.signin import Page, authorize_url, redirect_params, verify
+
+from authature.oauth.scopes import KNOWN_SCOPES
+from authature.security.signing import load_signing_key
+
+pytestmark = pytest.mark.data
+JSON = "application/json; charset=utf-8"
+
+
+@pytest.fixture(scope="module")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    with shared_server(request, tmp_path_factory) as live:
+        yield live
+
+
+def _get_json(http: httpx.Client, path: str) -> dict[str, Any]:
+    r = http.get(path)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == JSON
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _verified_claims(
+    http: httpx.Client, server: LiveServer, client: Registered, id_token: str
+) -> dict[str, Any]:
+    """Check the id_token as a relying party would: keys fetched over HTTP from jwks_uri."""
+    config = _get_json(http, "/.well-known/openid-configuration")
+    jwks = _get_json(http, config["jwks_uri"].removeprefix(server.base_url))
+    keys = KeySet.import_key_set(jwks)
+    token = jwt.decode(id_token, keys, algorithms=config["id_token_signing_alg_values_supported"])
+    assert token.header["kid"] in {k["kid"] for k in jwks["keys"]}
+    JWTClaimsRegistry(
+        iss={"essential": True, "value": server.base_url},
+        aud={"essential": True, "value": client.client_id},
+        sub={"essential": True},
+        exp={"essential": True},
+        iat={"essential": True},
+        auth_time={"essential": True},
+    ).validate(token.claims)
+    return dict(token.claims)
+
+
+# -- metadata -------------------------------------------------------------------------------
+
+
+def test_server_metadata_names_every_endpoint(server: LiveServer) -> None:
+    with server.http() as http:
+        meta = _get_json(http, "/.well-known/oauth-authorization-server")
+        base = server.base_url
+        assert meta["issuer"] == base
+        assert meta["authorization_endpoint"] == base + "/oauth/authorize"
+        assert meta["token_endpoint"] == base + "/oauth/token"
+        assert meta["revocation_endpoint"] == base + "/oauth/revoke"
+        assert meta["introspection_endpoint"] == base + "/oauth/introspect"
+        assert meta["userinfo_endpoint"] == base + "/oauth/userinfo"
+        assert meta["jwks_uri"] == base + "/.well-known/jwks.json"
+        assert meta["response_types_supported"] == ["code"]
+        assert meta["code_challenge_methods_supported"] == ["S256"]
+        assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
+        assert set(meta["token_endpoint_auth_methods_supported"]) == {
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        }
+        assert meta["scopes_supported"] == list(KNOWN_SCOPES)
+        assert meta["authorization_response_iss_parameter_supported"] is True
+        # Every endpoint named is served (no 404): each answers its own way without input.
+        for name in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+            assert http.post(meta[name], data={}).status_code in (400, 401)
+        assert http.get(meta["authorization_endpoint"]).status_code == 400
+        assert http.get(meta["userinfo_endpoint"]).status_code == 400
+        assert http.get(meta["jwks_uri"]).status_code == 200
+
+
+def test_metadata_issuer_equals_iss_of_authorization_responses(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        meta = _get_json(http, "/.well-known/oauth-authorization-server")
+        done = sign_in(http, client.client_id)
+        assert redirect_params(done)["iss"] == meta["issuer"]
+        denied = http.get(
+            "/oauth/authorize",
+            params={"client_id": client.client_id, "redirect_uri": REDIRECT, "state": "s"},
+        )
+        assert redirect_params(denied)["iss"] == meta["issuer"]
+
+
+def test_openid_configuration(server: LiveServer) -> None:
+    with server.http() as http:
+        config = _get_json(http, "/.well-known/openid-configuration")
+        meta = _get_json(http, "/.well-known/oauth-authorization-server")
+        assert {k: config[k] for k in meta} == meta
+        assert config["subject_types_supported"] == ["public"]
+        assert config["id_token_signing_alg_values_supported"] == ["ES256"]
+        assert "openid" in config["scopes_supported"]
+        jwks = _get_json(http, "/.well-known/jwks.json")
+        (key,) = jwks["keys"]
+        assert key["kty"] == "EC" and key["crv"] == "P-256"
+        assert key["use"] == "sig" and key["alg"] == "ES256" and key["kid"]
+        assert "d" not in key  # never the private part
+
+
+# -- id_token ---------------------------------------------------------------------------------
+
+
+def test_openid_scope_yields_a_signed_id_token(server: LiveServer) -> None:
+    client = register(server)
+    started = int(time.time())
+    with server.http() as http:
+        tokens = standard_tokens(http, client, scope="openid authenticate", nonce="n-0S6_WzA2Mj")
+        assert set(tokens) >= {"access_token", "id_token", "refresh_token"}
+        claims = _verified_claims(http, server, client, tokens["id_token"])
+        assert claims["nonce"] == "n-0S6_WzA2Mj"
+        assert claims["amr"] == ["sig"]
+        assert started - 5 <= claims["auth_time"] <= claims["iat"] <= int(time.time()) + 5
+        assert claims["exp"] - claims["iat"] == 3600
+        assert re.fullmatch(r"[0-9a-f]{64}", claims["sub"])
+        assert "@" not in claims["sub"]
+        # The same subject everywhere: introspection and userinfo agree with the id_token.
+        intro = http.post(
+            "/oauth/introspect", auth=client.basic, data={"token": tokens["access_token"]}
+        ).json()
+        assert intro["sub"] == claims["sub"]
+        info = http.get("/oauth/userinfo", headers=bearer(tokens["access_token"])).json()
+        assert info["sub"] == claims["sub"]
+        # A refreshed token answer carries no new id_token (OpenID Connect Core 12.2: MAY).
+        refreshed = http.post(
+            "/oauth/token",
+            auth=client.basic,
+            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        ).json()
+        assert "id_token" not in refreshed
+
+
+def test_id_token_signature_is_checked(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        tokens = standard_tokens(http, client, scope="openid authenticate")
+        keys = KeySet.import_key_set(_get_json(http, "/.well-known/jwks.json"))
+    head, payload, signature = tokens["id_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = base64.urlsafe_b64encode(
+        json.dumps({**claims, "sub": "someone-else"}).encode()
+    ).rstrip(b"=")
+    with pytest.raises(BadSignatureError):
+        jwt.decode(f"{head}.{forged.decode()}.{signature}", keys, algorithms=["ES256"])
+    stranger = ECKey.generate_key("P-256")
+    with pytest.raises(BadSignatureError):
+        jwt.decode(tokens["id_token"], stranger, algorithms=["ES256"])
+    assert jwt.decode(tokens["id_token"], keys, algorithms=["ES256"]).claims == claims
+
+
+def test_no_id_token_without_openid_or_in_the_documented_shape(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        assert "id_token" not in standard_tokens(http, client, scope="authenticate")
+        done = sign_in(http, client.client_id, scope="openid authenticate")
+        documented = http.post(
+            "/oauth/token",
+            auth=client.basic,
+            data={"code": redirect_params(done)["code"], "redirect_uri": REDIRECT},
+        )
+        assert documented.status_code == 201
+        assert list(documented.json()) == ["access_token"]
+
+
+def test_openid_needs_to_be_allowed_for_the_client(server: LiveServer) -> None:
+    client = register(server, scopes="authenticate")
+    with server.http() as http:
+        r = http.get(
+            authorize_url(client.client_id, REDIRECT, scope="openid authenticate"),
+        )
+    assert r.status_code == 302
+    assert redirect_params(r)["error"] == "invalid_scope"
+
+
+def test_subject_is_stable_across_logins_and_clients(server: LiveServer) -> None:
+    first, second = register(server), register(server)
+    identifier = new_identifier()
+    with server.http() as http:
+        tokens = standard_tokens(
+            http, first, scope="openid authenticate", identifier=identifier, writer=2
+        )
+        sub = _verified_claims(http, server, first, tokens["id_token"])["sub"]
+        # A second login, to another client: the user verifies one genuine signature.
+        url = authorize_url(second.client_id, REDIRECT, scope="openid authenticate")
+        for sample in (11, 12, 13):
+            result = verify(http, url, identifier, svc2004_path(2, sample))
+            if not isinstance(result, Page):
+                break
+        assert not isinstance(result, Page), "no genuine signature of writer 2 was accepted"
+        code = redirect_params(result)["code"]
+        again = http.post(
+            "/oauth/token",
+            auth=second.basic,
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+        ).json()
+        claims = _verified_claims(http, server, second, again["id_token"])
+    assert claims["sub"] == sub
+    assert "nonce" not in claims
+
+
+# -- userinfo -------------------------------------------------------------------------------
+
+
+def test_userinfo_returns_the_users_claims(server: LiveServer) -> None:
+    client = register(server)
+    identifier = new_identifier()
+    with server.http() as http:
+        tokens = standard_tokens(
+            http,
+            client,
+            scope="openid authenticate",
+            identifier=identifier,
+            **{"user_params[mobile]": "+32470123456"},
+        )
+        r = http.get("/oauth/userinfo", headers=bearer(tokens["access_token"]))
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == JSON
+        assert r.headers["cache-control"] == "no-store"
+        info = r.json()
+        assert info == {
+            "sub": info["sub"],
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "name": "Ada Lovelace",
+            "email": identifier,
+            "email_verified": False,
+            "phone_number": "+32470123456",
+            "phone_number_verified": False,
+        }
+        posted = http.post("/oauth/userinfo", headers=bearer(tokens["access_token"]))
+        assert posted.json() == info
+
+
+def test_userinfo_refusals(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        plain = standard_tokens(http, client, scope="authenticate")
+        no_openid = http.get("/oauth/userinfo", headers=bearer(plain["access_token"]))
+        assert (no_openid.status_code, no_openid.json()["error"]) == (400, "invalid_scope")
+
+        tokens = standard_tokens(http, client, scope="openid authenticate")
+        in_query = http.get("/oauth/userinfo", params={"access_token": tokens["access_token"]})
+        assert (in_query.status_code, in_query.json()["error"]) == (400, "invalid_request")
+
+        missing = http.get("/oauth/userinfo")
+        assert (missing.status_code, missing.json()["error"]) == (400, "invalid_token")
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+
+        http.post("/oauth/revoke", auth=client.basic, data={"token": tokens["access_token"]})
+        revoked = http.get("/oauth/userinfo", headers=bearer(tokens["access_token"]))
+        assert (revoked.status_code, revoked.json()["error"]) == (400, "invalid_token")
+        assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
+
+
+# -- the signing key --------------------------------------------------------------------------
+
+
+def test_signing_key_survives_a_restart_and_can_be_configured(tmp_path: Path) -> None:
+    settings = server_settings(tmp_path)
+    kids = []
+    for _ in range(2):
+        with run_server(settings) as live, live.http() as http:
+            kids.append(_get_json(http, "/.well-known/jwks.json")["keys"][0]["kid"])
+    assert kids[0] == kids[1]
+    assert ((tmp_path / "data" / "keys" / "signing.pem").stat().st_mode & 0o777) == 0o600
+
+    rsa_file = tmp_path / "rsa.pem"
+    rsa_file.write_bytes(RSAKey.generate_key(2048).as_pem(private=True))
+    with run_server(server_settings(tmp_path, signing_key_file=rsa_file)) as live:
+        client = register(live)
+        with live.http() as http:
+            config = _get_json(http, "/.well-known/openid-configuration")
+            assert config["id_token_signing_alg_values_supported"] == ["RS256"]
+            tokens = standard_tokens(http, client, scope="openid authenticate")
+            claims = _verified_claims(http, live, client, tokens["id_token"])
+            assert claims["aud"] == client.client_id
+
+
+def test_processes_starting_together_agree_on_one_signing_key(tmp_path: Path) -> None:
+    settings = server_settings(tmp_path)
+    barrier = threading.Barrier(8)
+    kids: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        kids.append(load_signing_key(settings).thumbprint())
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(kids) == 8 and len(set(kids)) == 1
+    assert [p.name for p in (tmp_path / "data" / "keys").iterdir()] == ["signing.pem"]
