@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from authature.biometrics.capture import Capture, CaptureError, decode_capture, encode_capture
 from authature.biometrics.capture import parse_capture as parse_capture_payload
@@ -26,10 +28,20 @@ from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
 from authature.security.keys import Keys
 
-__all__ = ["FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
+__all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
 
 _IDENTIFIER = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>]{1,255}$")
 _NAME_MAX = 200
+
+
+class FlowObserver(Protocol):
+    """Optional operations hooks (rate limits, metrics), given by `web/services.py`."""
+
+    def before_verify(self, repos: Repos, identifier: str) -> None:
+        """In the step's transaction, before the verifier runs; may raise an OAuthError."""
+
+    def verified(self, outcome: str, seconds: float, locked: bool) -> None:
+        """`outcome` is accepted, rejected or replay; `locked`: this refusal locked the user."""
 
 
 class SignInPageGone(Exception):
@@ -87,6 +99,7 @@ class SignInFlow:
         clock: Clock,
         verifier: Verifier,
         policy: FlowPolicy,
+        observer: FlowObserver | None = None,
     ) -> None:
         self.uow = uow
         self.oauth = oauth
@@ -94,6 +107,7 @@ class SignInFlow:
         self.clock = clock
         self.verifier = verifier
         self.policy = policy
+        self.observer = observer
 
     # -- starting and showing --------------------------------------------------------------
 
@@ -357,11 +371,15 @@ class SignInFlow:
             raise SignInPageGone
         if user.is_locked(now):
             return self._finish_error(repos, record, _locked_error())
+        if self.observer is not None:
+            self.observer.before_verify(repos, user.identifier)
+        started = time.perf_counter()
         references = [self._unseal(s.pk, s.sealed) for s in repos.signatures.references(user.pk)]
         recent = [self._unseal(s.pk, s.sealed) for s in repos.signatures.recent_signed(user.pk, 20)]
         decision = self.verifier.verify(references, capture)
         if decision.accepted and self.verifier.is_replay(capture, recent):
             decision = replace(decision, accepted=False, reason="replay")
+        seconds = time.perf_counter() - started
         repos.attempts.record(
             user.pk,
             record.client_pk,
@@ -373,6 +391,9 @@ class SignInFlow:
         )
         if not decision.accepted:
             failures = repos.attempts.failures_since(user.pk, now - self.policy.lockout_window)
+            if self.observer is not None:
+                outcome = "replay" if decision.reason == "replay" else "rejected"
+                self.observer.verified(outcome, seconds, failures >= self.policy.lockout_failures)
             if failures >= self.policy.lockout_failures:
                 repos.users.lock(user.pk, now + self.policy.lockout_duration)
                 return self._finish_error(repos, record, _locked_error())
@@ -387,6 +408,8 @@ class SignInFlow:
                 message=f"{message} {left} {'try' if left == 1 else 'tries'} left.",
             )
             return Outcome(again=True)
+        if self.observer is not None:
+            self.observer.verified("accepted", seconds, False)
         signed_pk = self._store_signature(repos, user.pk, "signed", capture, now)
         if self.verifier.template_update_ok(decision):
             self._store_signature(repos, user.pk, "reference", capture, now)
