@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "RateLimits", "Settings"]
 
 
 class ConfigError(ValueError):
@@ -42,6 +42,39 @@ def _float(env: Mapping[str, str], name: str) -> float | None:
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """Requests allowed per fixed window, counted in the database across all processes.
+
+    0 turns one limit off; AUTHATURE_RATE_LIMITS=off turns them all off. See docs/operations.md.
+    """
+
+    window_seconds: int = 60
+    per_client: int = 6000  # calls an authenticated client makes (token, signature, revoke...)
+    token_per_ip: int = 6000  # POST /oauth/token
+    signature_per_ip: int = 6000  # GET /oauth/signatures/<token>, /oauth/signature
+    verify_per_ip: int = 300  # signature POSTs on the sign-in pages
+    verify_per_identifier: int = 30  # verifications of one user's signature
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RateLimits:
+        if env.get("AUTHATURE_RATE_LIMITS", "").lower() in {"0", "off", "false"}:
+            return cls(60, 0, 0, 0, 0, 0)
+        big = 10**9
+
+        def limit(name: str, default: int) -> int:
+            return _int(env, f"AUTHATURE_RATE_LIMIT_{name}", default, 0, big)
+
+        return cls(
+            window_seconds=_int(env, "AUTHATURE_RATE_LIMIT_WINDOW_SECONDS", 60, 1, 86400),
+            per_client=limit("PER_CLIENT", cls.per_client),
+            token_per_ip=limit("TOKEN_PER_IP", cls.token_per_ip),
+            signature_per_ip=limit("SIGNATURE_PER_IP", cls.signature_per_ip),
+            verify_per_ip=limit("VERIFY_PER_IP", cls.verify_per_ip),
+            verify_per_identifier=limit("VERIFY_PER_IDENTIFIER", cls.verify_per_identifier),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path("data").resolve())
     database_url: str = ""
@@ -62,6 +95,8 @@ class Settings:
     maintenance: bool = False
     maintenance_retry_after_seconds: int = 300
     signing_key_file: Path | None = None
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    metrics: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,4 +129,6 @@ class Settings:
                 if env.get("AUTHATURE_SIGNING_KEY_FILE")
                 else None
             ),
+            rate_limits=RateLimits.from_env(env),
+            metrics=env.get("AUTHATURE_METRICS", "1").lower() not in {"0", "off", "false"},
         )
