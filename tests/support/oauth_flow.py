@@ -11,6 +11,8 @@ import hashlib
 import itertools
 import os
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,10 +20,15 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from support.data import svc2004_path
-from support.server import LiveServer, run_server
+from support.server import LiveServer, free_port, run_server
 from support.server import settings_for as server_settings
 from support.signin import authorize_url, enroll, redirect_params
+
+from authature.config import Settings
+from authature.oauth.ports import Clock
+from authature.web.app import create_app
 
 REDIRECT = "http://127.0.0.1:9/callback"
 _users = itertools.count(1)
@@ -133,7 +140,9 @@ def is_live(http: httpx.Client, client: Registered, access_token: str) -> bool:
 
 @contextmanager
 def shared_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    clock: Clock | None = None,
 ) -> Iterator[LiveServer]:
     """One server for a whole test module (starting one costs about a second).
 
@@ -146,9 +155,37 @@ def shared_server(
     if os.environ.get("AUTHATURE_TEST_DATABASE", "sqlite") == "postgres":
         postgres = request.getfixturevalue("postgres_server")
         url = postgres.create_database()
+    settings = server_settings(folder, url)
     try:
-        with run_server(server_settings(folder, url)) as server:
+        with (
+            run_server(settings)
+            if clock is None
+            else run_server_with_clock(settings, clock) as server
+        ):
             yield server
     finally:
         if postgres is not None:
             postgres.drop_database(url)
+
+
+@contextmanager
+def run_server_with_clock(settings: Settings, clock: Clock) -> Iterator[LiveServer]:
+    """Like `support.server.run_server`, with the clock injected (STYLE: the clock is injected)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(settings, issuer=base, clock=clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(base, app.state.services, settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.services.database.engine.dispose()
