@@ -24,8 +24,14 @@ ENDPOINTS = {
 _CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 
 
-def authorization_server_metadata(issuer: str, *, signing_alg: str) -> dict[str, Any]:
-    """RFC 8414 2: every endpoint we serve and what each accepts."""
+def authorization_server_metadata(
+    issuer: str, *, signing_alg: str, iss_parameter: bool = True
+) -> dict[str, Any]:
+    """RFC 8414 2: every endpoint we serve and what each accepts.
+
+    `iss_parameter` is false only when no issuer is configured: authorization responses then carry
+    no `iss` (RFC 9207 3 says to advertise it only when it is always sent).
+    """
     base = issuer.rstrip("/")
     return {
         "issuer": issuer,
@@ -39,15 +45,19 @@ def authorization_server_metadata(issuer: str, *, signing_alg: str) -> dict[str,
         "revocation_endpoint_auth_methods_supported": [*_CLIENT_AUTH, "none"],
         "introspection_endpoint_auth_methods_supported": list(_CLIENT_AUTH),
         "code_challenge_methods_supported": ["S256"],  # RFC 7636 4.2; plain is refused
-        "authorization_response_iss_parameter_supported": True,  # RFC 9207 3
+        "authorization_response_iss_parameter_supported": iss_parameter,  # RFC 9207 3
         "id_token_signing_alg_values_supported": [signing_alg],
     }
 
 
-def openid_configuration(issuer: str, *, signing_alg: str) -> dict[str, Any]:
+def openid_configuration(
+    issuer: str, *, signing_alg: str, iss_parameter: bool = True
+) -> dict[str, Any]:
     """OpenID Connect Discovery 1.0 section 3: the RFC 8414 fields plus the OpenID ones."""
     return {
-        **authorization_server_metadata(issuer, signing_alg=signing_alg),
+        **authorization_server_metadata(
+            issuer, signing_alg=signing_alg, iss_parameter=iss_parameter
+        ),
         "subject_types_supported": ["public"],
         "claims_supported": [
             "iss",

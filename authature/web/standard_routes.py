@@ -89,14 +89,20 @@ async def userinfo(request: Request) -> Response:
 def server_metadata(request: Request) -> Response:
     oidc = _oauth(request).oidc
     alg = oidc.alg if oidc is not None else "ES256"
-    return _public_json(authorization_server_metadata(_issuer(request), signing_alg=alg))
+    body = authorization_server_metadata(
+        _issuer(request), signing_alg=alg, iss_parameter=bool(_services(request).issuer)
+    )
+    return _public_json(body)
 
 
 def openid_discovery(request: Request) -> Response:
     oidc = _oauth(request).oidc
     if oidc is None:
         raise errors.invalid_request("OpenID Connect is not configured on this server.")
-    return _public_json(openid_configuration(_issuer(request), signing_alg=oidc.alg))
+    body = openid_configuration(
+        _issuer(request), signing_alg=oidc.alg, iss_parameter=bool(_services(request).issuer)
+    )
+    return _public_json(body)
 
 
 def jwks(request: Request) -> Response:
