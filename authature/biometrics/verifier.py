@@ -5,13 +5,15 @@ How a decision is made (the same code path ``authature eval`` measures):
 1. Every capture becomes a sequence of local features (:mod:`.features`) and a few global values.
 2. The probe is compared with each reference by DTW (:mod:`.dtw`); the references are compared
    with each other too, which tells how much this writer varies.
-3. The distances are turned into a small vector of writer-normalised values (:func:`score_vector`):
-   the probe's nearest, mean and farthest distance divided by the references' own mean mutual
-   distance, the nearest distance relative to that reference's own spread, and how far the
-   probe's duration, ink length and speed lie from the references' in units of their spread.
-4. A linear model (weights in ``model.json``, learnt on evaluation users only, see
-   docs/biometrics.md) maps the vector to a score: higher means more like the writer.  The
-   model is shifted so that its evaluated operating point is ``DEFAULT_THRESHOLD``.
+   Three channels are compared separately: all local features, shape only, motion only.
+3. The distances become a small vector (:func:`score_vector`): per channel the logs of the
+   probe's nearest and mean distance, of the references' mean mutual distance (how much this
+   writer varies) and of the nearest distance relative to that reference's own spread; then the
+   references' mean global values (duration, speed, complexity of this writer's signature).
+4. A linear model (``model.json``; how it was learnt is in docs/biometrics.md) maps the vector
+   to a score: higher means more like the writer.  Pen captures (varying pressure) use the
+   model learnt on SVC2004 Task 2, others (mouse, finger) the one learnt on Task 1.  Each model
+   is shifted so that its evaluated operating point is ``DEFAULT_THRESHOLD``.
 
 A replay (a probe nearly identical to a stored sample) is refused whatever its score.
 """
@@ -31,7 +33,7 @@ import numpy as np
 
 from .capture import Capture, FloatArray
 from .dtw import dtw_distance
-from .features import global_features, local_features
+from .features import CHANNELS, global_features, local_features
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -42,7 +44,9 @@ __all__ = [
     "Prepared",
     "Template",
     "Verifier",
+    "distances",
     "load_model",
+    "prepare",
     "score_vector",
 ]
 
@@ -80,12 +84,12 @@ class EnrollmentCheck:
 class Prepared:
     """Features of one capture (derived data; no raw samples)."""
 
-    local: FloatArray
+    channels: tuple[FloatArray, ...]  # one C-contiguous local feature sequence per channel
     glob: FloatArray
     has_pressure: bool
 
     def __repr__(self) -> str:
-        return f"Prepared(samples={len(self.local)})"
+        return f"Prepared(samples={len(self.channels[0])})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -93,7 +97,7 @@ class Template:
     """A writer's prepared references and their mutual distances."""
 
     refs: tuple[Prepared, ...]
-    mutual: FloatArray  # (k, k) DTW distances between references
+    mutual: FloatArray  # (channels, k, k) DTW distances between references
 
     def __repr__(self) -> str:
         return f"Template(references={len(self.refs)})"
@@ -113,57 +117,61 @@ class Model:
 
 
 def prepare(c: Capture) -> Prepared:
-    return Prepared(local_features(c), global_features(c).vector(), c.has_pressure)
+    local = local_features(c)
+    channels = tuple(np.ascontiguousarray(local[:, list(cols)]) for cols in CHANNELS)
+    return Prepared(channels, global_features(c).vector(), c.has_pressure)
 
 
-#: Spread floors for the global values (log duration, log pen-down time, log ink/height,
-#: stroke count, log aspect, log mean speed) so that 3-5 very alike references do not make
-#: every small difference look huge.
-_GLOBAL_FLOOR = np.array([0.08, 0.08, 0.08, 1.0, 0.08, 0.08])
-_GLOBAL_USED = (0, 2, 5)
+def distances(a: Prepared, b: Prepared) -> FloatArray:
+    """DTW distance between two prepared captures, one per channel."""
+    return np.array([dtw_distance(x, y) for x, y in zip(a.channels, b.channels, strict=True)])
+
+
+_TINY = 1e-6
+
+VECTOR_NAMES = (
+    *(
+        f"{ch}_{what}"
+        for ch in ("all", "shape", "motion")
+        for what in ("log_nearest", "log_mean", "log_mutual", "log_nearest_over_own")
+    ),
+    "refs_log_duration",
+    "refs_log_pen_down",
+    "refs_log_ink",
+    "refs_strokes",
+    "refs_log_aspect",
+    "refs_log_speed",
+)
 
 
 def score_vector(
-    probe_to_refs: FloatArray,
-    mutual: FloatArray,
-    probe_glob: FloatArray,
-    ref_globs: FloatArray,
+    probe_to_refs: FloatArray, mutual: FloatArray, ref_globs: FloatArray
 ) -> FloatArray:
-    """Writer-normalised comparison values of a probe (the model's input).
+    """Writer-normalised comparison values of a probe (the model's input, :data:`VECTOR_NAMES`).
 
-    ``probe_to_refs`` (k,) DTW distances from the probe to each reference; ``mutual`` (k, k)
-    distances between references; ``probe_glob`` (g,) and ``ref_globs`` (k, g) global values.
+    ``probe_to_refs`` (channels, k) DTW distances from the probe to each reference; ``mutual``
+    (channels, k, k) distances between references; ``ref_globs`` (k, g) the references' global
+    values.  Per channel: log of the nearest and mean distance, of the references' mean mutual
+    distance (the writer's own variability) and of the smallest ratio of a distance to that
+    reference's own mean distance to the others.  The linear model weighs the logs, so it
+    learns how much of the writer's variability to divide out.  Then the references' mean
+    global values (how long, fast and complex this writer's signature is), which let the model
+    move the decision point per writer.
     """
-    k = len(probe_to_refs)
-    d = probe_to_refs
-    if k >= 2:
-        off = ~np.eye(k, dtype=bool)
-        own = (mutual * off).sum(axis=1) / (k - 1)
-    else:
-        own = np.ones(1)
-    mu = max(float(own.mean()), 1e-9)
-    spread = np.maximum(ref_globs.std(axis=0), _GLOBAL_FLOOR)
-    z = np.abs(probe_glob - ref_globs.mean(axis=0)) / spread
-    return np.array(
-        [
-            float(d.min()) / mu,
-            float(d.mean()) / mu,
-            float(d.max()) / mu,
-            float(np.min(d / np.maximum(own, 1e-9))),
-            *[float(z[i]) for i in _GLOBAL_USED],
+    out: list[float] = []
+    k = probe_to_refs.shape[1]
+    for c in range(probe_to_refs.shape[0]):
+        d = probe_to_refs[c]
+        m = mutual[c]
+        own = m.sum(axis=1) / (k - 1) if k >= 2 else np.ones(1)
+        mu = float(own.mean())
+        out += [
+            math.log(float(d.min()) + _TINY),
+            math.log(float(d.mean()) + _TINY),
+            math.log(mu + _TINY),
+            math.log(float(np.min(d / np.maximum(own, _TINY))) + _TINY),
         ]
-    )
-
-
-VECTOR_NAMES = (
-    "min_over_mutual",
-    "mean_over_mutual",
-    "max_over_mutual",
-    "nearest_over_own",
-    "z_log_duration",
-    "z_log_ink",
-    "z_log_speed",
-)
+    return np.array([*out, *ref_globs.mean(axis=0)])
 
 
 def load_model(name: str) -> Model:
@@ -209,6 +217,7 @@ class Verifier:
         self._threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
         self._models = models or {name: load_model(name) for name in ("pressure", "no_pressure")}
         self._cache: OrderedDict[bytes, Prepared] = OrderedDict()
+        self._templates: OrderedDict[tuple[bytes, ...], Template] = OrderedDict()
 
     @property
     def threshold(self) -> float:
@@ -232,19 +241,30 @@ class Verifier:
         return prepared
 
     def template(self, references: Sequence[Capture]) -> Template:
+        """Prepared references with their mutual distances (cached per reference set)."""
+        key = tuple(_digest(r) for r in references)
+        hit = self._templates.get(key)
+        if hit is not None:
+            self._templates.move_to_end(key)
+            return hit
+        tpl = self._build_template(references)
+        self._templates[key] = tpl
+        if len(self._templates) > _CACHE_SIZE // 8:
+            self._templates.popitem(last=False)
+        return tpl
+
+    def _build_template(self, references: Sequence[Capture]) -> Template:
         refs = tuple(self.prepare(r) for r in references)
         k = len(refs)
-        mutual = np.zeros((k, k))
+        mutual = np.zeros((len(CHANNELS), k, k))
         for i in range(k):
             for j in range(i + 1, k):
-                mutual[i, j] = mutual[j, i] = dtw_distance(refs[i].local, refs[j].local)
+                mutual[:, i, j] = mutual[:, j, i] = distances(refs[i], refs[j])
         return Template(refs, mutual)
 
     def score(self, template: Template, probe: Prepared) -> float:
-        d = np.array([dtw_distance(probe.local, r.local) for r in template.refs])
-        vec = score_vector(
-            d, template.mutual, probe.glob, np.stack([r.glob for r in template.refs])
-        )
+        d = np.stack([distances(probe, r) for r in template.refs], axis=1)
+        vec = score_vector(d, template.mutual, np.stack([r.glob for r in template.refs]))
         pressure = probe.has_pressure and all(r.has_pressure for r in template.refs)
         return self.model_for(pressure).score(vec)
 
@@ -275,7 +295,7 @@ class Verifier:
                 )
         if k < 2:
             return EnrollmentCheck(True, None, None)
-        m = self.template(samples).mutual
+        m = self.template(samples).mutual[0]
         if k == 2:
             # Two samples of one writer: only a gross mismatch can be told apart.
             if float(m[0, 1]) > _ENROLL_PAIR_LIMIT:

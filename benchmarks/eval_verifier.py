@@ -1,0 +1,63 @@
+"""Full evaluation of the signature verifier on SVC2004 Tasks 1 and 2 (issue 3).
+
+    .venv/bin/python benchmarks/eval_verifier.py [--data ../shared/data/svc2004] [--write-model]
+
+Prints the table of each task (both held-out halves and their mean), writes
+``docs/eval_task<N>.json`` and ``docs/det_task<N>.png``, and with ``--write-model`` replaces
+``authature/biometrics/model.json`` with models trained on all users of each task (Task 2 ->
+"pressure", Task 1 -> "no_pressure").  The two tasks run in parallel (one process each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from authature.biometrics.evaluation import evaluate, model_entry, plot_det  # noqa: E402
+from authature.biometrics.verifier import VECTOR_NAMES  # noqa: E402
+
+
+def run(data: str, task: int, draws: int) -> tuple[int, str, dict[str, Any], dict[str, Any]]:
+    report = evaluate(Path(data) / f"Task{task}", task, draws=draws)
+    plot_det(report, REPO / "docs" / f"det_task{task}.png")
+    out = report.as_dict()
+    (REPO / "docs" / f"eval_task{task}.json").write_text(json.dumps(out, indent=2) + "\n")
+    return task, report.table(), out, model_entry(report.shipped)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "svc2004"))
+    ap.add_argument("--draws", type=int, default=10)
+    ap.add_argument("--write-model", action="store_true")
+    args = ap.parse_args()
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(run, [args.data] * 2, [2, 1], [args.draws] * 2))
+    models = {}
+    for task, table, _out, entry in sorted(results):
+        print(table)
+        print()
+        models["pressure" if task == 2 else "no_pressure"] = entry
+    if args.write_model:
+        path = REPO / "authature" / "biometrics" / "model.json"
+        doc = {
+            "about": "Linear models over the verifier's score vector. Trained by "
+            "benchmarks/eval_verifier.py --write-model on the score vectors (DTW distances and "
+            "reference summary values) of SVC2004 users 1-30: Task 2 for 'pressure' (pen with "
+            "pressure), Task 1 for 'no_pressure'. No signature data is stored here.",
+            "vector": list(VECTOR_NAMES),
+            "models": models,
+        }
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
