@@ -255,9 +255,10 @@ def _assert_inside(capture: dict[str, Any]) -> None:
 def test_pen_replay_posts_every_sample_with_its_timing_and_pressure(
     pad: PadPage, user: int, sample: int
 ) -> None:
+    path = svc2004_path(user, sample)  # skips before opening the page when the data is absent
     pad.open()
     width, height = pad.css_size()
-    expected = load_svc2004_strokes(svc2004_path(user, sample), box=(width, height))
+    expected = load_svc2004_strokes(path, box=(width, height))
 
     pad.draw(expected, pointer="pen")
     assert pad.stroke_count() == len(expected)
@@ -276,8 +277,9 @@ def test_pen_replay_posts_every_sample_with_its_timing_and_pressure(
 
 @pytest.mark.data
 def test_mouse_replay_posts_half_pressure(pad: PadPage) -> None:
+    path = svc2004_path(2, 3)
     pad.open()
-    expected = load_svc2004_strokes(svc2004_path(2, 3), box=pad.css_size())
+    expected = load_svc2004_strokes(path, box=pad.css_size())
 
     pad.draw(expected, pointer="mouse")
     capture = json.loads(pad.submit()["capture"])
@@ -290,6 +292,7 @@ def test_mouse_replay_posts_half_pressure(pad: PadPage) -> None:
 
 @pytest.mark.data
 def test_touch_replay_on_a_phone(new_context: Any, site: PadSite) -> None:
+    path = svc2004_path(3, 4)
     context = new_context(
         viewport={"width": 390, "height": 844},
         device_scale_factor=3,
@@ -299,7 +302,7 @@ def test_touch_replay_on_a_phone(new_context: Any, site: PadSite) -> None:
     pad = PadPage(context.new_page(), site).open()
     width, height = pad.css_size()
     assert width <= 390 and width == pytest.approx(3 * height, abs=1)
-    expected = load_svc2004_strokes(svc2004_path(3, 4), box=(width, height))
+    expected = load_svc2004_strokes(path, box=(width, height))
 
     pad.draw(expected, pointer="touch")
     capture = json.loads(pad.submit()["capture"])

@@ -189,7 +189,7 @@
       overlay.setAttribute("aria-label", "Sign in with Authature");
       overlay.setAttribute("data-authature-overlay", "");
       setStyles(overlay, {
-        position: "fixed", inset: "0", "z-index": "2147483000", display: "flex",
+        position: "fixed", top: "0", right: "0", bottom: "0", left: "0", "z-index": "2147483000", display: "flex",
         "align-items": "center", "justify-content": "center",
         background: "rgba(15, 20, 30, 0.55)", padding: "0", margin: "0",
       });
