@@ -181,3 +181,16 @@ class VerificationAttempt(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index("ix_verification_attempts_user_at", "user_pk", "at"),)
+
+
+class RateLimitCounter(Base):
+    """A fixed-window request counter, shared by every server process (see `store.ratelimits`).
+
+    `key` is the rule name and a keyed digest of the subject (IP address, client, identifier), so
+    the table holds no addresses or e-mails. `window_end` is in whole seconds since the epoch.
+    """
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    window_end: Mapped[int] = mapped_column(BigInteger, index=True)
+    hits: Mapped[int] = mapped_column(Integer)

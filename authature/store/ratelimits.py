@@ -1,0 +1,57 @@
+"""Fixed-window rate limit counters in the database, so every server process shares them.
+
+One statement counts a hit and reads the result: `INSERT ... ON CONFLICT (key) DO UPDATE ...
+RETURNING`, which both SQLite (3.35+) and PostgreSQL run atomically. A row whose window has
+ended starts again at 1, so a key needs one row whatever the traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from authature.store.models import RateLimitCounter
+
+__all__ = ["Count", "SqlRateLimitStore"]
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str
+    hits: int
+    window_end: int  # seconds since the epoch
+
+
+class SqlRateLimitStore:
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def hit(self, keys: Sequence[str], window_end: int) -> list[Count]:
+        """Count one hit on each key for the window ending at `window_end`; return the totals."""
+        if not keys:
+            return []
+        rows = [{"key": k, "window_end": window_end, "hits": 1} for k in dict.fromkeys(keys)]
+        dialect = self._s.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        counter = RateLimitCounter
+        upsert = insert(counter).values(rows)
+        same_window = counter.window_end == upsert.excluded.window_end
+        stmt = upsert.on_conflict_do_update(
+            index_elements=[counter.key],
+            set_={
+                "hits": case((same_window, counter.hits + 1), else_=1),
+                "window_end": upsert.excluded.window_end,
+            },
+        ).returning(counter.key, counter.hits, counter.window_end)
+        return [Count(row.key, row.hits, row.window_end) for row in self._s.execute(stmt)]
+
+    def forget_ended(self, now_seconds: int) -> int:
+        """Delete counters whose window has ended (they would restart at 1 anyway)."""
+        result = self._s.execute(
+            delete(RateLimitCounter).where(RateLimitCounter.window_end <= now_seconds)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
