@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK_ID = 0x417574686174  # "Authat": any fixed 64-bit number
 
 
 @dataclass(frozen=True)
@@ -89,5 +90,9 @@ def upgrade(database: Database) -> None:
 
     cfg = alembic_config(str(database.engine.url.render_as_string(hide_password=False)))
     with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Processes starting together against a fresh database take turns (SQLite's
+            # BEGIN IMMEDIATE already serializes them); the lock ends with the transaction.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
