@@ -22,7 +22,9 @@ from authature.oauth.authorize import authorization_redirect
 from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import Clock
 from authature.web import oauth_routes, signin_routes, standard_routes
+from authature.web.metrics import MetricsMiddleware, metrics_endpoint
 from authature.web.pages import render_page
+from authature.web.ratelimit import RateLimitMiddleware
 from authature.web.responses import NO_STORE, error_json, json_response
 from authature.web.services import Services, build_services
 
@@ -162,10 +164,15 @@ def create_app(
         from authature.web import demo as demo_module
 
         routes.append(Mount("/demo", routes=demo_module.routes))
-    middleware = (
-        [Middleware(_Maintenance, retry_after_seconds=settings.maintenance_retry_after_seconds)]
-        if settings.maintenance
-        else []
+    middleware = []
+    if services.metrics is not None:
+        routes.append(Route("/metrics", metrics_endpoint))
+        middleware.append(Middleware(MetricsMiddleware, metrics=services.metrics))
+    if settings.maintenance:
+        retry_after = settings.maintenance_retry_after_seconds
+        middleware.append(Middleware(_Maintenance, retry_after_seconds=retry_after))
+    middleware.append(
+        Middleware(RateLimitMiddleware, limiter=services.limiter, on_error=handle_oauth_error)
     )
     app = Starlette(
         routes=routes,
@@ -177,5 +184,6 @@ def create_app(
         },
     )
     app.state.services = services
+    app.state.metrics = services.metrics
     app.state.templates = Jinja2Templates(directory=_HERE / "templates")
     return app

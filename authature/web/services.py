@@ -16,6 +16,8 @@ from authature.security.signing import load_signing_key
 from authature.signin.flow import FlowPolicy, SignInFlow
 from authature.store.db import Database, create_database, upgrade
 from authature.store.repositories import SqlUnitOfWork
+from authature.web.metrics import Metrics, MetricsObserver
+from authature.web.ratelimit import LimitedOAuthServer, LimitObserver, RateLimiter
 
 
 class SystemClock:
@@ -33,6 +35,8 @@ class Services:
     flow: SignInFlow
     verifier: Verifier
     issuer: str
+    limiter: RateLimiter
+    metrics: Metrics | None
 
 
 def build_services(
@@ -52,7 +56,7 @@ def build_services(
         hasher=keys,
         id_token_lifetime=timedelta(seconds=settings.access_token_lifetime_seconds),
     )
-    oauth = OAuthServer(
+    oauth = LimitedOAuthServer(
         uow,
         keys,
         clock,
@@ -64,6 +68,10 @@ def build_services(
         oidc=oidc,
         issuer=issuer,
     )
+    limiter = RateLimiter(database, keys, settings.rate_limits)
+    oauth.limiter = limiter
+    metrics = Metrics() if settings.metrics else None
+    observer = LimitObserver(limiter, then=MetricsObserver(metrics) if metrics else None)
     verifier = Verifier(threshold=settings.verify_threshold)
     flow = SignInFlow(
         uow,
@@ -80,5 +88,6 @@ def build_services(
             max_references=settings.max_references,
             issuer=issuer,
         ),
+        observer=observer,
     )
-    return Services(settings, database, uow, keys, oauth, flow, verifier, issuer)
+    return Services(settings, database, uow, keys, oauth, flow, verifier, issuer, limiter, metrics)

@@ -1,0 +1,164 @@
+"""Rate limits shared by every server process: fixed-window counters in the database.
+
+Three places count (limits in `config.RateLimits`, 0 = off):
+
+- per IP address, before the route runs (`RateLimitMiddleware`): `POST /oauth/token`, the
+  signature fetch (`/oauth/signatures/<token>`, `/oauth/signature`) and the sign-in pages'
+  signature POSTs;
+- per client, once the client has authenticated (`LimitedOAuthServer.authenticate`): so that
+  nobody can spend another client's allowance by naming it;
+- per identifier, in the sign-in step's own transaction just before the verifier runs
+  (`LimitObserver.before_verify`).
+
+Over a limit the answer is RFC 6585 `429` with `Retry-After` and the usual error body
+(`errors.rate_limited`): JSON, or the error page on the sign-in pages. Token verification
+(`GET /oauth/token`) is not counted: it is the resource servers' hot path, a read, and guessing a
+256-bit token is hopeless. Subjects are stored as keyed digests, never as addresses or e-mails.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from authature.config import RateLimits
+from authature.oauth import errors
+from authature.oauth.ports import ClientRecord, Repos
+from authature.oauth.server import OAuthServer
+from authature.security.keys import Keys
+from authature.signin.flow import FlowObserver
+from authature.store.db import Database
+from authature.store.ratelimits import SqlRateLimitStore
+
+__all__ = ["LimitObserver", "LimitedOAuthServer", "RateLimitMiddleware", "RateLimiter"]
+
+_CLEANUP_CHANCE = 0.001  # about one hit in a thousand deletes the counters of ended windows
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    limit: int
+
+
+class RateLimiter:
+    """Counts hits on (rule, subject) keys in the database and refuses those over the limit."""
+
+    def __init__(
+        self,
+        database: Database,
+        keys: Keys,
+        limits: RateLimits,
+        now_seconds: Callable[[], float] = time.time,
+    ) -> None:
+        self.database = database
+        self.keys = keys
+        self.limits = limits
+        self.now_seconds = now_seconds
+
+    def _key(self, rule: str, subject: str) -> str:
+        return f"{rule}:{self.keys.digest(subject, 'rate_limit:' + rule)[:40]}"
+
+    def check(self, session: Session, hits: Mapping[str, tuple[int, str]]) -> None:
+        """Count `{rule: (limit, subject)}` in `session`; raise `rate_limited` if one is over.
+
+        Runs in the caller's transaction: on SQLite a second transaction would wait for the
+        write lock this one may already hold.
+        """
+        active = {rule: v for rule, v in hits.items() if v[0] > 0}
+        if not active:
+            return
+        now = self.now_seconds()
+        window = self.limits.window_seconds
+        window_end = (int(now) // window + 1) * window
+        store = SqlRateLimitStore(session)
+        keys = {self._key(rule, subject): limit for rule, (limit, subject) in active.items()}
+        counts = store.hit(list(keys), window_end)
+        if random.random() < _CLEANUP_CHANCE:  # noqa: S311 - not a secret
+            store.forget_ended(int(now))
+        over = [c for c in counts if c.hits > keys[c.key]]
+        if over:
+            raise errors.rate_limited(max(1, int(window_end - now + 0.999)))
+
+    def check_alone(self, hits: Mapping[str, tuple[int, str]]) -> None:
+        """`check` in a transaction of its own."""
+        if any(limit > 0 for limit, _ in hits.values()):
+            with self.database.transaction() as session:
+                self.check(session, hits)
+
+
+class LimitedOAuthServer(OAuthServer):
+    """The OAuth engine with a per-client limit on every client-authenticated call."""
+
+    limiter: RateLimiter | None = None
+
+    def authenticate(
+        self, authorization: str | None, form: Mapping[str, str], *, allow_public: bool = True
+    ) -> ClientRecord:
+        client = super().authenticate(authorization, form, allow_public=allow_public)
+        if self.limiter is not None:
+            limit = self.limiter.limits.per_client
+            self.limiter.check_alone({"client": (limit, client.client_id)})
+        return client
+
+
+class LimitObserver:
+    """The sign-in flow's hook: a per-identifier limit on verifications, then the metrics."""
+
+    def __init__(self, limiter: RateLimiter, then: FlowObserver | None = None) -> None:
+        self.limiter = limiter
+        self.then = then  # another observer (metrics), or None
+
+    def before_verify(self, repos: Repos, identifier: str) -> None:
+        session = getattr(repos, "session", None)
+        if isinstance(session, Session):
+            limit = self.limiter.limits.verify_per_identifier
+            self.limiter.check(session, {"verify-identifier": (limit, identifier)})
+        if self.then is not None:
+            self.then.before_verify(repos, identifier)
+
+    def verified(self, outcome: str, seconds: float, locked: bool) -> None:
+        if self.then is not None:
+            self.then.verified(outcome, seconds, locked)
+
+
+def _ip_rule(method: str, path: str, limits: RateLimits) -> _Rule | None:
+    if path == "/oauth/token":
+        return _Rule("token-ip", limits.token_per_ip) if method == "POST" else None
+    if path == "/oauth/signature" or path.startswith("/oauth/signatures/"):
+        return _Rule("signature-ip", limits.signature_per_ip)
+    if method == "POST" and path.startswith("/signin/") and path.endswith("/signature"):
+        return _Rule("verify-ip", limits.verify_per_ip)
+    return None
+
+
+class RateLimitMiddleware:
+    """Per-IP limits, counted before the route runs (pure ASGI, so bodies are not touched)."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, on_error: Any) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.on_error = on_error  # app.handle_oauth_error: page or JSON, like every error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            rule = _ip_rule(scope["method"], scope["path"], self.limiter.limits)
+            if rule is not None and rule.limit > 0:
+                ip = (scope.get("client") or ("unknown", 0))[0]
+                try:
+                    await run_in_threadpool(
+                        self.limiter.check_alone, {rule.name: (rule.limit, str(ip))}
+                    )
+                except errors.OAuthError as exc:
+                    response = await self.on_error(Request(scope, receive), exc)
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
