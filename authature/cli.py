@@ -112,6 +112,8 @@ def _run(host: str, port: int, workers: int, *, demo: bool) -> None:
     settings = _settings()
     upgrade(create_database(settings.database_url))  # once, before any worker starts
     load_keys(settings)
+    if workers > 1 and settings.metrics:
+        _share_metrics_between_workers()
     os.environ.setdefault("AUTHATURE_ISSUER", f"http://{host}:{port}")
     os.environ["AUTHATURE_DEMO"] = "1" if demo else ""
     uvicorn.run(
@@ -123,6 +125,24 @@ def _run(host: str, port: int, workers: int, *, demo: bool) -> None:
         proxy_headers=settings.trust_proxy_headers,
         log_level="info",
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """prometheus-client's multiprocess mode: each worker writes its values into one folder and
+    /metrics adds them up. The folder must start empty; a temporary one is removed at exit."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+        return
+    folder = tempfile.mkdtemp(prefix="authature-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 @main.group()
