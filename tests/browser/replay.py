@@ -18,41 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import pytest
-
 Point = tuple[float, float, float, float]  # x, y (CSS px), t_ms from the first point, pressure
 Stroke = list[Point]
 Pointer = Literal["pen", "mouse", "touch"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SVC2004_MAX_PRESSURE = 1023
-
-
-def signature_data_dir() -> Path:
-    """The shared data folder (holding ``svc2004/``), or skip the test when it is absent.
-
-    ``AUTHATURE_SIGNATURE_DATA`` wins; otherwise ``<repo>/../shared/data``. With
-    ``AUTHATURE_REQUIRE_DATA=1`` a missing folder fails the test instead of skipping it.
-    """
-    configured = os.environ.get("AUTHATURE_SIGNATURE_DATA")
-    folder = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
-    if not (folder / "svc2004").is_dir():
-        reason = (
-            f"SVC2004 signature data not found at {folder} "
-            "(set AUTHATURE_SIGNATURE_DATA to the folder holding svc2004/)"
-        )
-        if os.environ.get("AUTHATURE_REQUIRE_DATA") == "1":
-            pytest.fail(reason + "; AUTHATURE_REQUIRE_DATA=1 makes this an error")
-        pytest.skip(reason)
-    return folder
-
-
-def svc2004_path(user: int, sample: int, task: int = 2) -> Path:
-    """Path of ``U<user>S<sample>.TXT`` (samples 1-20 genuine, 21-40 skilled forgeries)."""
-    path = signature_data_dir() / "svc2004" / f"Task{task}" / f"U{user}S{sample}.TXT"
-    if not path.is_file():
-        pytest.skip(f"SVC2004 file {path} not found")
-    return path
 
 
 def _read_rows(path: Path) -> list[list[int]]:

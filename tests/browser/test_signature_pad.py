@@ -17,12 +17,13 @@ from typing import Any
 import jinja2
 import pytest
 from browser_server import serve_app, wait_until
-from replay import Stroke, load_svc2004_strokes, replay_signature, svc2004_path
+from replay import Stroke, load_svc2004_strokes, replay_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from support.data import svc2004_path
 
 pytestmark = pytest.mark.browser
 
