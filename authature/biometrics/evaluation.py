@@ -389,9 +389,22 @@ class Report:
                 "protocol": self.protocol.describe(),
                 "trials": self.trials,
                 "folds": [f.as_dict() for f in self.folds],
+                "operating_points": self.operating_points(),
                 "score_vector": list(VECTOR_NAMES),
             }
         )
+        return out
+
+    def operating_points(self) -> list[dict[str, float]]:
+        """FAR/FRR of the held-out halves (pooled) at thresholds around the default."""
+        g = np.concatenate([f.genuine for f in self.folds])
+        sk = np.concatenate([f.skilled for f in self.folds])
+        rd = np.concatenate([f.random for f in self.folds])
+        out = []
+        for t in (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0):
+            far_s, frr = rates_at(g, sk, t)
+            far_r, _ = rates_at(g, rd, t)
+            out.append({"threshold": t, "far_skilled": far_s, "far_random": far_r, "frr": frr})
         return out
 
     def table(self) -> str:

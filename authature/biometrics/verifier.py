@@ -218,6 +218,9 @@ class Verifier:
         self._models = models or {name: load_model(name) for name in ("pressure", "no_pressure")}
         self._cache: OrderedDict[bytes, Prepared] = OrderedDict()
         self._templates: OrderedDict[tuple[bytes, ...], Template] = OrderedDict()
+        self._shapes: OrderedDict[bytes, tuple[FloatArray, FloatArray, float, float]] = (
+            OrderedDict()
+        )
 
     @property
     def threshold(self) -> float:
@@ -333,7 +336,7 @@ class Verifier:
         for other in seen:
             if other.stroke_count != probe.stroke_count:
                 continue
-            b_xy, b_t, b_size, b_dur = _resampled_shape(other)
+            b_xy, b_t, b_size, b_dur = self._shape(other)
             size = max(a_size, b_size)
             dur = max(a_dur, b_dur)
             shape = float(np.sqrt(np.mean(np.sum((a_xy - b_xy) ** 2, axis=1)))) / size
@@ -341,6 +344,15 @@ class Verifier:
             if shape < _REPLAY_SHAPE and timing < _REPLAY_TIME:
                 return True
         return False
+
+    def _shape(self, c: Capture) -> tuple[FloatArray, FloatArray, float, float]:
+        key = _digest(c)
+        hit = self._shapes.get(key)
+        if hit is None:
+            hit = self._shapes[key] = _resampled_shape(c)
+            if len(self._shapes) > _CACHE_SIZE:
+                self._shapes.popitem(last=False)
+        return hit
 
     def template_update_ok(self, decision: Decision) -> bool:
         """May this accepted probe join the references?
