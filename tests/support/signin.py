@@ -117,3 +117,23 @@ def verify(http: httpx.Client, url: str, identifier: str, sample: Path) -> Page 
     if not isinstance(result, Page):
         return result  # refused at once (a locked user)
     return follow(http, result, post(http, result, "signature", {"capture": capture_json(sample)}))
+
+
+def sign_in(
+    http: httpx.Client, url: str, identifier: str, samples: list[Path]
+) -> tuple[httpx.Response, int]:
+    """A known user signs genuine `samples` in turn, as a person retries after a refusal.
+
+    Returns the final redirect and how many signatures it took. For tests whose subject is not
+    the verifier's accuracy: a genuine writer is sometimes refused (the verifier's FRR).
+    """
+    page = open_page(http, url)
+    result = follow(http, page, post(http, page, "identify", {"identifier": identifier}))
+    for attempt, sample in enumerate(samples, start=1):
+        if not isinstance(result, Page):
+            return result, attempt - 1
+        result = follow(
+            http, result, post(http, result, "signature", {"capture": capture_json(sample)})
+        )
+    assert not isinstance(result, Page), f"still not accepted: {result.status}"
+    return result, len(samples)
