@@ -77,32 +77,34 @@ def authenticate_client(
 ) -> ClientRecord:
     """The authenticated client, or invalid_client (401 + WWW-Authenticate for Basic).
 
+    Every failure carries `WWW-Authenticate: Basic` (SPEC 4), whichever method the client used.
     `matches_secret(secret, digest) -> bool` compares in constant time. Unknown client ids take the
     same path as wrong secrets so their existence is not revealed.
     """
     assert callable(matches_secret)
-    basic = credentials is None or credentials.method == "client_secret_basic"
     if credentials is None:
         raise errors.invalid_client("Client authentication is required.", basic=True)
     client = clients.by_client_id(credentials.client_id)
     if client is None or client.disabled:
         if credentials.client_secret is not None:
             matches_secret(credentials.client_secret, "0" * 64)  # same work as a real check
-        raise errors.invalid_client("Client authentication failed.", basic=basic)
+        raise errors.invalid_client("Client authentication failed.", basic=True)
     if client.is_public:
         if credentials.client_secret is not None or not allow_public:
-            raise errors.invalid_client("Client authentication failed.", basic=basic)
+            raise errors.invalid_client("Client authentication failed.", basic=True)
         return client
     if credentials.client_secret is None:
         raise errors.invalid_client("Client authentication is required.", basic=True)
     if not matches_secret(credentials.client_secret, client.secret_digest):
-        raise errors.invalid_client("Client authentication failed.", basic=basic)
+        raise errors.invalid_client("Client authentication failed.", basic=True)
     return client
 
 
 def _loopback_parts(uri: str) -> tuple[str, str, str, str] | None:
+    if not uri.startswith("http://"):  # exact: urlsplit would lowercase the scheme
+        return None
     parts = urlsplit(uri)
-    if parts.scheme != "http" or parts.hostname is None:
+    if parts.hostname is None:
         return None
     host = parts.netloc.rsplit("@", 1)[-1]
     host = host.rsplit(":", 1)[0] if not host.endswith("]") else host

@@ -87,7 +87,9 @@ class Outcome:
     redirect_to: str | None = None  # the client redirect URI with code or error
     native_json: dict[str, str] | None = None  # SPEC 3.1: native redirect URIs get JSON
     again: bool = False  # show the page again (next step or a message)
-    status: int = 303  # 400: the posted signature itself was refused; the page says why
+    # 303 back to the page; 400: the posted signature itself was refused and the page says why;
+    # with native_json, the status of that JSON answer.
+    status: int = 303
 
 
 class SignInFlow:
@@ -437,7 +439,7 @@ class SignInFlow:
         code = self.oauth.issue_code(repos, record, user_pk, signature_pk, now)
         repos.requests.delete(record.handle_digest)
         if is_native_redirect(record.redirect_uri):
-            return Outcome(native_json={"code": code, "state": record.state})
+            return Outcome(native_json={"code": code, "state": record.state}, status=200)
         params = {"code": code, "state": record.state}
         if self.policy.issuer:
             params["iss"] = self.policy.issuer
@@ -448,7 +450,10 @@ class SignInFlow:
     ) -> Outcome:
         repos.requests.delete(record.handle_digest)
         if is_native_redirect(record.redirect_uri):
-            return Outcome(native_json={**error.body(), "state": record.state})
+            body = {**error.body(), "state": record.state}
+            if self.policy.issuer:
+                body["iss"] = self.policy.issuer
+            return Outcome(native_json=body, status=error.status)
         params = {**error.body(), "state": record.state}
         if self.policy.issuer:
             params["iss"] = self.policy.issuer

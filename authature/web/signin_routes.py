@@ -56,7 +56,7 @@ async def _post(request: Request, step: str) -> Response:
 
 def _answer(request: Request, flow: SignInFlow, handle: str, outcome: Outcome) -> Response:
     if outcome.native_json is not None:
-        return json_response(outcome.native_json)
+        return json_response(outcome.native_json, outcome.status)
     if outcome.redirect_to is not None:
         return RedirectResponse(outcome.redirect_to, status_code=303)
     if outcome.status == 400:
