@@ -15,12 +15,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from browser_server import serve_app, wait_until
+from browser_server import wait_until
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from support.server import serve_app
 
 pytestmark = pytest.mark.browser
 

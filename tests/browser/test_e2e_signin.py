@@ -21,14 +21,13 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
-from browser_server import serve_app
 from replay import load_svc2004_strokes, replay_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from support.data import svc2004_path
-from support.server import LiveServer
+from support.server import LiveServer, serve_app
 from support.svg_shape import check_svg_shape
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]

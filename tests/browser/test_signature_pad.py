@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 import pytest
-from browser_server import serve_app, wait_until
+from browser_server import wait_until
 from replay import Stroke, load_svc2004_strokes, replay_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from support.data import svc2004_path
+from support.server import serve_app
 
 pytestmark = pytest.mark.browser
 

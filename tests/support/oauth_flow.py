@@ -11,8 +11,6 @@ import hashlib
 import itertools
 import os
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,15 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from support.data import svc2004_path
-from support.server import LiveServer, free_port, run_server
+from support.server import LiveServer, run_server
 from support.server import settings_for as server_settings
 from support.signin import authorize_url, enroll, redirect_params
 
-from authature.config import Settings
 from authature.oauth.ports import Clock
-from authature.web.app import create_app
 
 REDIRECT = "http://127.0.0.1:9/callback"
 _users = itertools.count(1)
@@ -157,35 +152,8 @@ def shared_server(
         url = postgres.create_database()
     settings = server_settings(folder, url)
     try:
-        with (
-            run_server(settings)
-            if clock is None
-            else run_server_with_clock(settings, clock) as server
-        ):
+        with run_server(settings, clock=clock) as server:
             yield server
     finally:
         if postgres is not None:
             postgres.drop_database(url)
-
-
-@contextmanager
-def run_server_with_clock(settings: Settings, clock: Clock) -> Iterator[LiveServer]:
-    """Like `support.server.run_server`, with the clock injected (STYLE: the clock is injected)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(settings, issuer=base, clock=clock)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield LiveServer(base, app.state.services, settings)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.services.database.engine.dispose()

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
 
 from authature.admin import ClientAdmin, NewClient
 from authature.config import Settings
+from authature.oauth.ports import Clock
 from authature.web.app import create_app
 from authature.web.services import Services
 
@@ -23,6 +25,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_app(
+    app: Any, host: str = "127.0.0.1", sock: socket.socket | None = None
+) -> Iterator[int]:
+    """Run an ASGI app with uvicorn in a background thread until the block ends; yields the port.
+
+    Pass a bound `sock` when the app must know its own port before it starts.
+    """
+    if sock is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, 0))
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", ws="none", access_log=False, http="h11"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 @dataclass
@@ -52,24 +86,19 @@ class LiveServer:
 
 
 @contextmanager
-def run_server(settings: Settings, *, demo: bool = False) -> Iterator[LiveServer]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(settings, issuer=base, demo=demo)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
+def run_server(
+    settings: Settings, *, demo: bool = False, clock: Clock | None = None
+) -> Iterator[LiveServer]:
+    """Authature itself on a free port; `clock` is injected for expiry tests (STYLE)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = create_app(settings, issuer=base, demo=demo, clock=clock)
     try:
-        yield LiveServer(base, app.state.services, settings)
+        with serve_app(app, sock=sock):
+            yield LiveServer(base, app.state.services, settings)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         app.state.services.database.engine.dispose()
 
 
