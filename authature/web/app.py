@@ -92,7 +92,11 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         error.headers["Retry-After"] = str(_DATABASE_RETRY_AFTER_SECONDS)
     else:
         error = errors.server_error()
-    return await handle_oauth_error(request, error)
+    response = await handle_oauth_error(request, error)
+    # Starlette re-raises after this answer and uvicorn then closes the connection: say so, or
+    # a keep-alive client's next request meets a reset connection.
+    response.headers["Connection"] = "close"
+    return response
 
 
 class _Maintenance:
