@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -15,32 +16,27 @@ from authature.oauth import ports
 from authature.store import models
 from authature.store.db import Database
 
+_R = TypeVar("_R")
+
+
+def _record(cls: type[_R], row: object, **overrides: object) -> _R:
+    """A port record from a row: same field names; JSON lists become tuples."""
+    values: dict[str, object] = {}
+    for name in cls.__dataclass_fields__:  # type: ignore[attr-defined]
+        value = overrides[name] if name in overrides else getattr(row, name)
+        values[name] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
+
+
+def _values(record: object, **overrides: object) -> dict[str, object]:
+    """Column values for a new row from a port record; tuples become JSON lists."""
+    values = {k: getattr(record, k) for k in record.__dataclass_fields__}  # type: ignore[attr-defined]
+    values.update(overrides)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
 
 def _client(row: models.Client) -> ports.ClientRecord:
-    return ports.ClientRecord(
-        pk=row.pk,
-        client_id=row.client_id,
-        secret_digest=row.secret_digest,
-        name=row.name,
-        description=row.description,
-        logo_data_uri=row.logo_data_uri,
-        redirect_uris=tuple(row.redirect_uris),
-        scopes=frozenset(row.scopes),
-        disabled=row.disabled,
-        created_at=row.created_at,
-    )
-
-
-def _user(row: models.User) -> ports.UserRecord:
-    return ports.UserRecord(
-        pk=row.pk,
-        identifier=row.identifier,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        mobile=row.mobile,
-        locked_until=row.locked_until,
-        created_at=row.created_at,
-    )
+    return _record(ports.ClientRecord, row, scopes=frozenset(row.scopes))
 
 
 class SqlClientStore:
@@ -102,11 +98,11 @@ class SqlUserStore:
 
     def by_identifier(self, identifier: str) -> ports.UserRecord | None:
         row = self._s.scalar(select(models.User).where(models.User.identifier == identifier))
-        return _user(row) if row else None
+        return _record(ports.UserRecord, row) if row else None
 
     def by_pk(self, pk: int) -> ports.UserRecord | None:
         row = self._s.get(models.User, pk)
-        return _user(row) if row else None
+        return _record(ports.UserRecord, row) if row else None
 
     def create(
         self, identifier: str, first_name: str, last_name: str, mobile: str | None, now: datetime
@@ -120,7 +116,7 @@ class SqlUserStore:
         )
         self._s.add(row)
         self._s.flush()
-        return _user(row)
+        return _record(ports.UserRecord, row)
 
     def lock(self, user_pk: int, until: datetime | None) -> None:
         self._s.execute(
@@ -129,32 +125,8 @@ class SqlUserStore:
 
 
 def _request(row: models.AuthRequest) -> ports.AuthRequestRecord:
-    return ports.AuthRequestRecord(
-        handle_digest=row.handle_digest,
-        client_pk=row.client_pk,
-        redirect_uri=row.redirect_uri,
-        state=row.state,
-        scopes=tuple(row.scopes),
-        device_uid=row.device_uid,
-        user_params=dict(row.user_params),
-        ux_style=row.ux_style,
-        code_challenge=row.code_challenge,
-        code_challenge_method=row.code_challenge_method,
-        nonce=row.nonce,
-        ref_id=row.ref_id,
-        amount_cents=row.amount_cents,
-        step=row.step,
-        user_pk=row.user_pk,
-        pending_identifier=row.pending_identifier,
-        pending_first_name=row.pending_first_name,
-        pending_last_name=row.pending_last_name,
-        pending_mobile=row.pending_mobile,
-        enrollment_blobs=tuple(base64.b64decode(b) for b in row.enrollment_blobs),
-        page_nonce_digest=row.page_nonce_digest,
-        message=row.message,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-    )
+    blobs = tuple(base64.b64decode(b) for b in row.enrollment_blobs)
+    return _record(ports.AuthRequestRecord, row, enrollment_blobs=blobs)
 
 
 class SqlAuthRequestStore:
@@ -162,10 +134,8 @@ class SqlAuthRequestStore:
         self._s = session
 
     def add(self, record: ports.AuthRequestRecord) -> None:
-        values = {k: getattr(record, k) for k in record.__dataclass_fields__}
-        values["scopes"] = list(record.scopes)
-        values["enrollment_blobs"] = [base64.b64encode(b).decode() for b in record.enrollment_blobs]
-        self._s.add(models.AuthRequest(**values))
+        blobs = [base64.b64encode(b).decode() for b in record.enrollment_blobs]
+        self._s.add(models.AuthRequest(**_values(record, enrollment_blobs=blobs)))
         self._s.flush()
 
     def get(self, handle_digest: str) -> ports.AuthRequestRecord | None:
@@ -191,33 +161,12 @@ class SqlAuthRequestStore:
             self._s.delete(row)
 
 
-def _code(row: models.AuthorizationCode) -> ports.CodeRecord:
-    return ports.CodeRecord(
-        code_digest=row.code_digest,
-        client_pk=row.client_pk,
-        user_pk=row.user_pk,
-        redirect_uri=row.redirect_uri,
-        scopes=tuple(row.scopes),
-        state=row.state,
-        device_uid=row.device_uid,
-        code_challenge=row.code_challenge,
-        code_challenge_method=row.code_challenge_method,
-        nonce=row.nonce,
-        signature_pk=row.signature_pk,
-        auth_time=row.auth_time,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-    )
-
-
 class SqlCodeStore:
     def __init__(self, session: Session) -> None:
         self._s = session
 
     def add(self, record: ports.CodeRecord) -> None:
-        values = {k: getattr(record, k) for k in record.__dataclass_fields__}
-        values["scopes"] = list(record.scopes)
-        self._s.add(models.AuthorizationCode(**values))
+        self._s.add(models.AuthorizationCode(**_values(record)))
         self._s.flush()
 
     def consume(self, code_digest: str, now: datetime) -> tuple[ports.CodeRecord | None, bool]:
@@ -234,39 +183,7 @@ class SqlCodeStore:
         row = self._s.get(models.AuthorizationCode, code_digest, populate_existing=True)
         if row is None:
             return None, False
-        return _code(row), first.rowcount == 1  # type: ignore[attr-defined]
-
-
-def _access(row: models.AccessToken) -> ports.AccessTokenRecord:
-    return ports.AccessTokenRecord(
-        token_digest=row.token_digest,
-        client_pk=row.client_pk,
-        user_pk=row.user_pk,
-        scopes=tuple(row.scopes),
-        device_uid=row.device_uid,
-        signature_pk=row.signature_pk,
-        code_digest=row.code_digest,
-        family=row.family,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-    )
-
-
-def _refresh(row: models.RefreshToken) -> ports.RefreshTokenRecord:
-    return ports.RefreshTokenRecord(
-        token_digest=row.token_digest,
-        client_pk=row.client_pk,
-        user_pk=row.user_pk,
-        scopes=tuple(row.scopes),
-        device_uid=row.device_uid,
-        signature_pk=row.signature_pk,
-        family=row.family,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-        revoked_at=row.revoked_at,
-    )
+        return _record(ports.CodeRecord, row), first.rowcount == 1  # type: ignore[attr-defined]
 
 
 class SqlTokenStore:
@@ -274,22 +191,18 @@ class SqlTokenStore:
         self._s = session
 
     def add_access(self, record: ports.AccessTokenRecord) -> None:
-        values = {k: getattr(record, k) for k in record.__dataclass_fields__}
-        values["scopes"] = list(record.scopes)
-        self._s.add(models.AccessToken(**values))
+        self._s.add(models.AccessToken(**_values(record)))
 
     def access(self, token_digest: str) -> ports.AccessTokenRecord | None:
         row = self._s.get(models.AccessToken, token_digest)
-        return _access(row) if row else None
+        return _record(ports.AccessTokenRecord, row) if row else None
 
     def add_refresh(self, record: ports.RefreshTokenRecord) -> None:
-        values = {k: getattr(record, k) for k in record.__dataclass_fields__}
-        values["scopes"] = list(record.scopes)
-        self._s.add(models.RefreshToken(**values))
+        self._s.add(models.RefreshToken(**_values(record)))
 
     def refresh(self, token_digest: str) -> ports.RefreshTokenRecord | None:
         row = self._s.get(models.RefreshToken, token_digest)
-        return _refresh(row) if row else None
+        return _record(ports.RefreshTokenRecord, row) if row else None
 
     def use_refresh(self, token_digest: str, now: datetime) -> bool:
         result = self._s.execute(
@@ -334,17 +247,6 @@ class SqlTokenStore:
         )
 
 
-def _signature(row: models.Signature) -> ports.SignatureRecord:
-    return ports.SignatureRecord(
-        pk=row.pk,
-        user_pk=row.user_pk,
-        role=row.role,
-        active=row.active,
-        sealed=row.sealed,
-        created_at=row.created_at,
-    )
-
-
 class SqlSignatureStore:
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -367,7 +269,7 @@ class SqlSignatureStore:
             )
             .order_by(models.Signature.pk)
         )
-        return [_signature(r) for r in rows]
+        return [_record(ports.SignatureRecord, r) for r in rows]
 
     def recent_signed(self, user_pk: int, limit: int) -> list[ports.SignatureRecord]:
         rows = self._s.scalars(
@@ -376,11 +278,11 @@ class SqlSignatureStore:
             .order_by(models.Signature.pk.desc())
             .limit(limit)
         )
-        return [_signature(r) for r in rows]
+        return [_record(ports.SignatureRecord, r) for r in rows]
 
     def by_pk(self, pk: int) -> ports.SignatureRecord | None:
         row = self._s.get(models.Signature, pk)
-        return _signature(row) if row else None
+        return _record(ports.SignatureRecord, row) if row else None
 
     def retire_oldest_references(self, user_pk: int, keep: int) -> None:
         refs = self.references(user_pk)
