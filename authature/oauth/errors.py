@@ -32,7 +32,7 @@ _DESCRIPTION = re.compile(r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$")
 
 def quote(value: str, limit: int = 40) -> str:
     """A client-supplied fragment made safe to put into an error_description."""
-    return "".join(c if _DESCRIPTION.match(c) else "?" for c in value[:limit])
+    return "".join(c if _DESCRIPTION.fullmatch(c) else "?" for c in value[:limit])
 
 
 class OAuthError(Exception):
@@ -52,7 +52,7 @@ class OAuthError(Exception):
         redirect_uri: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        if not _DESCRIPTION.match(description):
+        if not _DESCRIPTION.fullmatch(description):
             raise ValueError(f"error_description has characters RFC 6749 forbids: {description!r}")
         super().__init__(f"{error}: {description}")
         self.error = error
