@@ -21,6 +21,7 @@ from authature.oauth import errors
 from authature.oauth.authorize import authorization_redirect
 from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import Clock
+from authature.signin.flow import SignInPageGone
 from authature.web import oauth_routes, signin_routes, standard_routes
 from authature.web.metrics import MetricsMiddleware, metrics_endpoint
 from authature.web.pages import render_page
@@ -122,6 +123,11 @@ class _Maintenance:
         await response(scope, receive, send)
 
 
+async def handle_page_gone(request: Request, exc: Exception) -> Response:
+    """A form posted to a sign-in page that expired or never existed: the 404 page."""
+    return signin_routes.gone(request)
+
+
 async def handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
@@ -183,6 +189,7 @@ def create_app(
         middleware=middleware,
         exception_handlers={
             errors.OAuthError: handle_oauth_error,
+            SignInPageGone: handle_page_gone,
             HTTPException: handle_http,
             Exception: handle_unexpected,
         },
