@@ -24,6 +24,7 @@ from authature.oauth.ports import Clock
 from authature.signin.flow import SignInPageGone
 from authature.web import oauth_routes, signin_routes, standard_routes
 from authature.web.metrics import MetricsMiddleware, metrics_endpoint
+from authature.web.openapi import openapi_json
 from authature.web.pages import render_page
 from authature.web.ratelimit import RateLimitMiddleware
 from authature.web.responses import NO_STORE, error_json, json_response
@@ -168,6 +169,7 @@ def create_app(
         *standard_routes.routes,
         Route("/authature.js", _authature_js),
         Route("/healthz", _healthz),
+        Route("/openapi.json", openapi_json),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     if demo:
