@@ -158,7 +158,7 @@ class OAuthServer:
         refresh = secrets.token_hex(32) if standard else None
         # One transaction for consume, checks and issue: a concurrent replay that loses the race
         # waits for the winner's commit and then revokes what it issued (RFC 6749 4.1.2).
-        # Failures are raised after the block so that marking the code used still commits.
+        # A replay's failure is raised after the block so that its revocation commits.
         with self.uow() as repos:
             record, first_use = repos.codes.consume(code_digest, now)
             if record is None:
@@ -168,11 +168,10 @@ class OAuthServer:
                 repos.tokens.revoke_by_code(code_digest, now)
                 failure = errors.invalid_grant("The authorization code was already used.")
             else:
-                try:
-                    check_code(record, first_use, client, form, now, standard=standard)
-                    scopes = narrowed_scopes(form.get("scope"), record.scopes)
-                except errors.OAuthError as exc:
-                    failure = exc
+                # Raised inside the block: the transaction rolls back and the code stays
+                # unused, so a request refused for its own mistakes changes nothing stored.
+                check_code(record, first_use, client, form, now, standard=standard)
+                scopes = narrowed_scopes(form.get("scope"), record.scopes)
             user = repos.users.by_pk(record.user_pk) if failure is None and record else None
             if failure is None and user is None:
                 failure = errors.invalid_grant("The user of this code no longer exists.")

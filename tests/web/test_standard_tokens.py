@@ -310,6 +310,30 @@ def test_reused_code_is_refused_and_revokes_its_tokens(server: LiveServer) -> No
         assert _error(_refresh(http, client, tokens["refresh_token"])) == (400, "invalid_grant")
 
 
+def test_a_refused_exchange_leaves_the_code_usable(server: LiveServer) -> None:
+    client = register(server)
+    other = register(server)
+    with server.http() as http:
+        code = code_for(http, client.client_id)
+        refusals = [
+            _exchange(http, client, code, redirect_uri=REDIRECT + "/other"),
+            _exchange(http, client, code, scope="capture authenticate openid payment"),
+            _exchange(http, other, code),
+        ]
+        assert [_error(r) for r in refusals] == [
+            (400, "invalid_grant"),
+            (400, "invalid_scope"),
+            (400, "invalid_grant"),
+        ]
+        documented = http.post(
+            "/oauth/token",
+            auth=client.basic,
+            data={"code": code, "redirect_uri": REDIRECT, "state": "not-the-state"},
+        )
+        assert _error(documented) == (400, "invalid_grant")
+        assert _exchange(http, client, code).status_code == 200
+
+
 def test_one_code_redeemed_concurrently_yields_exactly_one_token(server: LiveServer) -> None:
     client = register(server)
     racers = 12
