@@ -15,7 +15,7 @@ from authature.oauth import errors
 from authature.oauth.clients import is_native_redirect, validate_redirect_uri
 from authature.oauth.pkce import check_challenge
 from authature.oauth.ports import ClientRecord, ClientStore
-from authature.oauth.scopes import parse_scope
+from authature.oauth.scopes import parse_scope, refuse_unavailable
 
 __all__ = ["AuthorizationRequest", "authorization_redirect", "parse_authorization_request"]
 
@@ -41,13 +41,20 @@ class AuthorizationRequest:
     amount_cents: int | None
 
 
-def _single(items: Sequence[tuple[str, str]]) -> dict[str, str]:
+def _single(items: Sequence[tuple[str, str]], names: Sequence[str] | None = None) -> dict[str, str]:
+    """Parameters as single values (RFC 6749 3.1: none may be repeated), only `names` if given."""
     seen: dict[str, str] = {}
     for key, value in items:
+        if names is not None and key not in names:
+            continue
         if key in seen:
             raise errors.invalid_request(f"The parameter {errors.quote(key)} is repeated.")
         if len(value) > _MAX_PARAM:
             raise errors.invalid_request(f"The parameter {errors.quote(key)} is too long.")
+        if "\ufffd" in value or "\x00" in value:
+            raise errors.invalid_request(
+                f"The parameter {errors.quote(key)} is not valid UTF-8 text."
+            )
         seen[key] = value
     return seen
 
@@ -55,12 +62,13 @@ def _single(items: Sequence[tuple[str, str]]) -> dict[str, str]:
 def parse_authorization_request(
     items: Sequence[tuple[str, str]], clients: ClientStore
 ) -> AuthorizationRequest:
-    """Validate a request; errors raised after the redirect URI is trusted carry it."""
-    try:
-        params = _single(items)
-    except errors.OAuthError:
-        raise
-    client_id = params.get("client_id")
+    """Validate a request; errors raised after the redirect URI is trusted carry it.
+
+    The client and redirect URI are checked first, on their own: until both are trusted an error
+    is shown to the user and never redirected (RFC 6749 4.1.2.1, RFC 9700 4.11).
+    """
+    trusted = _single(items, ("client_id", "redirect_uri"))
+    client_id = trusted.get("client_id")
     if not client_id:
         raise errors.invalid_request("client_id is required.")
     client = clients.by_client_id(client_id)
@@ -68,10 +76,12 @@ def parse_authorization_request(
         raise errors.invalid_request("Unknown client_id.")
     if client.disabled:
         raise errors.unauthorized_client("This client is disabled.")
-    redirect_uri = validate_redirect_uri(client, params.get("redirect_uri"))
-    state = params.get("state")
+    redirect_uri = validate_redirect_uri(client, trusted.get("redirect_uri"))
+    state = next((v for k, v in items if k == "state"), None)
+    if state is not None and (len(state) > _MAX_PARAM or "\ufffd" in state or "\x00" in state):
+        state = None  # not echoed back: the client could not have sent it
     try:
-        return _parse_trusted(params, client, redirect_uri, state)
+        return _parse_trusted(_single(items), client, redirect_uri, state)
     except errors.OAuthError as exc:
         raise exc.redirecting(redirect_uri, state) from exc
 
@@ -87,6 +97,7 @@ def _parse_trusted(
     if not state:
         raise errors.missing_state()
     scopes = parse_scope(params.get("scope"), client.scopes)
+    refuse_unavailable(scopes)
     challenge, method = check_challenge(
         params.get("code_challenge"), params.get("code_challenge_method")
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authature.oauth.scopes import KNOWN_SCOPES
+from authature.oauth.scopes import SUPPORTED_SCOPES
 
 __all__ = ["ENDPOINTS", "authorization_server_metadata", "openid_configuration"]
 
@@ -36,7 +36,7 @@ def authorization_server_metadata(
     return {
         "issuer": issuer,
         **{name: base + path for name, path in ENDPOINTS.items()},
-        "scopes_supported": list(KNOWN_SCOPES),
+        "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],

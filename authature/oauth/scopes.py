@@ -6,9 +6,21 @@ import re
 
 from authature.oauth import errors
 
-__all__ = ["KNOWN_SCOPES", "SCOPE_SENTENCES", "parse_scope"]
+__all__ = [
+    "KNOWN_SCOPES",
+    "SCOPE_SENTENCES",
+    "SUPPORTED_SCOPES",
+    "UNAVAILABLE_SCOPES",
+    "parse_scope",
+    "refuse_unavailable",
+]
 
 KNOWN_SCOPES = ("capture", "authenticate", "preapproval", "payment", "openid")
+
+# SPEC 3.5-3.6 (the bank account step, mandates, payment endpoints) are not built yet: asking
+# for these scopes is refused rather than granting something the server cannot honour.
+UNAVAILABLE_SCOPES = frozenset({"preapproval", "payment"})
+SUPPORTED_SCOPES = tuple(s for s in KNOWN_SCOPES if s not in UNAVAILABLE_SCOPES)
 
 SCOPE_SENTENCES = {
     "capture": "Receive an image of the signature you draw now, to place it on a document.",
@@ -35,3 +47,11 @@ def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple
         if part not in seen:
             seen.append(part)
     return tuple(seen)
+
+
+def refuse_unavailable(scopes: tuple[str, ...]) -> None:
+    for scope in scopes:
+        if scope in UNAVAILABLE_SCOPES:
+            raise errors.invalid_scope(
+                f"The {scope} scope is not available on this server yet (payments are not enabled)."
+            )
