@@ -26,6 +26,8 @@ _LOGO_TYPES = {
     ".webp": "image/webp",
 }
 _LOGO_MAX_BYTES = 200_000
+# Schemes a browser would run or read locally instead of handing to an application.
+_FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "blob", "about"}
 
 
 class AdminError(ValueError):
@@ -67,6 +69,8 @@ def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
             or (parts.scheme in {"http", "https"} and not parts.netloc)
         ):
             raise AdminError(f"{uri!r} is not an absolute redirect URI without a fragment.")
+        if parts.scheme.lower() in _FORBIDDEN_SCHEMES:
+            raise AdminError(f"{uri!r}: the {parts.scheme} scheme cannot be a redirect URI.")
         if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "::1", "localhost"}:
             raise AdminError(f"{uri!r}: plain http is allowed only for loopback addresses.")
     return list(dict.fromkeys(uris))

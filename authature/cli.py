@@ -28,6 +28,9 @@ def _settings() -> Settings:
 def _admin() -> tuple[ClientAdmin, UserAdmin]:
     settings = _settings()
     database = create_database(settings.database_url)
+    context = click.get_current_context(silent=True)
+    if context is not None:  # close the pool when the command ends (no connection left open)
+        context.call_on_close(database.engine.dispose)
     upgrade(database)
     uow = SqlUnitOfWork(database)
     return ClientAdmin(uow, load_keys(settings)), UserAdmin(uow)

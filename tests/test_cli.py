@@ -131,3 +131,12 @@ def test_bad_configuration_is_a_clear_error(
     result = run.invoke(main, ["clients", "list"])
     assert result.exit_code != 0
     assert "AUTHATURE_ENROLL_SAMPLES must be between 3 and 10" in result.output
+
+
+@pytest.mark.parametrize("uri", ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd"])
+def test_redirect_uris_a_browser_would_run_are_refused(run: CliRunner, uri: str) -> None:
+    result = run.invoke(
+        main, ["clients", "create", "--name", "X", "--redirect-uri", uri, "--scopes", "capture"]
+    )
+    assert result.exit_code != 0
+    assert "cannot be a redirect URI" in result.output

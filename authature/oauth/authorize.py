@@ -16,12 +16,14 @@ from authature.oauth.clients import is_native_redirect, validate_redirect_uri
 from authature.oauth.pkce import check_challenge
 from authature.oauth.ports import ClientRecord, ClientStore
 from authature.oauth.scopes import parse_scope, refuse_unavailable
+from authature.plaintext import text_problem
 
 __all__ = ["AuthorizationRequest", "authorization_redirect", "parse_authorization_request"]
 
 _USER_PARAMS = ("identifier", "first_name", "last_name", "mobile")
 _MAX_PARAM = 2000
 _DEVICE_UID = re.compile(r"^[\x21-\x7e]{1,200}$")
+_MOBILE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,30}$")
 _REF_ID = re.compile(r"^[\x20-\x7e]{1,200}$")
 
 
@@ -109,11 +111,18 @@ def _parse_trusted(
     device_uid = params.get("device_uid") or None
     if device_uid is not None and not _DEVICE_UID.match(device_uid):
         raise errors.invalid_request("device_uid must be 1 to 200 visible ASCII characters.")
-    user_params = {
-        name: params[f"user_params[{name}]"].strip()[:320]
-        for name in _USER_PARAMS
-        if params.get(f"user_params[{name}]")
-    }
+    user_params: dict[str, str] = {}
+    for name in _USER_PARAMS:
+        value = params.get(f"user_params[{name}]", "").strip()
+        problem = text_problem(value, f"user_params[{name}]", 320 if name == "identifier" else 200)
+        if problem is not None:
+            raise errors.invalid_request(problem)
+        if name == "mobile" and value and not _MOBILE.match(value):
+            raise errors.invalid_request(
+                "user_params[mobile] must be a phone number like +3212345678."
+            )
+        if value:
+            user_params[name] = value
     ref_id, amount = params.get("ref_id"), params.get("amount")
     amount_cents: int | None = None
     if "payment" in scopes:

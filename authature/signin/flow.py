@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import AuthRequestRecord, ClientRecord, Clock, Repos, UnitOfWork
 from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
+from authature.plaintext import text_problem
 from authature.security.keys import Keys
 
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
@@ -225,10 +227,14 @@ class SignInFlow:
                 return self._stale(repos, record)
             if record.step != "identify":
                 return Outcome(again=True)
-            if not _IDENTIFIER.match(identifier) or len(identifier) > 320:
+            if (
+                not _IDENTIFIER.match(identifier)
+                or len(identifier) > 320
+                or text_problem(identifier, "e-mail address", 320) is not None
+            ):
                 repos.requests.update(
                     record.handle_digest,
-                    pending_identifier=identifier[:320] or None,
+                    pending_identifier=None,
                     message="Please enter a valid e-mail address, like name@example.com.",
                 )
                 return Outcome(again=True)
@@ -269,12 +275,13 @@ class SignInFlow:
             capture, problem = _read_capture(capture_json)
             if record.step == "enroll" and not record.enrollment_blobs:
                 names_problem = self._take_names(repos, record, first_name, last_name)
-                problem = problem or names_problem
-                record = replace(
-                    record,
-                    pending_first_name=(first_name or "").strip()[:_NAME_MAX] or None,
-                    pending_last_name=(last_name or "").strip()[:_NAME_MAX] or None,
-                )
+                problem = names_problem or problem
+                if names_problem is None:
+                    record = replace(
+                        record,
+                        pending_first_name=unicodedata.normalize("NFC", (first_name or "").strip()),
+                        pending_last_name=unicodedata.normalize("NFC", (last_name or "").strip()),
+                    )
             if problem is not None or capture is None:
                 repos.requests.update(record.handle_digest, message=problem)
                 return Outcome(again=True, status=400)
@@ -289,8 +296,13 @@ class SignInFlow:
         first_name: str | None,
         last_name: str | None,
     ) -> str | None:
-        first = (first_name or "").strip()[:_NAME_MAX]
-        last = (last_name or "").strip()[:_NAME_MAX]
+        first = unicodedata.normalize("NFC", (first_name or "").strip())
+        last = unicodedata.normalize("NFC", (last_name or "").strip())
+        problem = text_problem(first, "first name", _NAME_MAX) or text_problem(
+            last, "last name", _NAME_MAX
+        )
+        if problem is not None:
+            return problem
         repos.requests.update(
             record.handle_digest, pending_first_name=first or None, pending_last_name=last or None
         )

@@ -196,6 +196,8 @@ def create_app(
             Exception: handle_unexpected,
         },
     )
+    # An endpoint with a stray trailing slash is an error, not a redirect to guess from.
+    app.router.redirect_slashes = False
     app.state.services = services
     app.state.metrics = services.metrics
     app.state.templates = Jinja2Templates(directory=_HERE / "templates")

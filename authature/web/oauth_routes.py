@@ -63,6 +63,8 @@ async def signature(request: Request) -> Response:
     if request.method == "POST":
         form.update(await read_form(request))
     token_value = request.path_params.get("token") or form.get("access_token") or form.get("token")
+    if not token_value:
+        raise errors.invalid_request("access_token is required.")
     services = _services(request)
 
     def run() -> Response:

@@ -497,3 +497,31 @@ def test_payment_scopes_are_refused_until_payments_exist(server: LiveServer, sco
         assert "not available" in params["error_description"][0]
         metadata = http.get("/.well-known/oauth-authorization-server").json()
         assert scope not in metadata["scopes_supported"]
+
+
+def test_signature_alias_without_a_token_is_invalid_request(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        assert_json_error(http.get("/oauth/signature", auth=client.basic), 400, "invalid_request")
+
+
+def test_a_trailing_slash_is_not_redirected(server: LiveServer) -> None:
+    with server.http() as http:
+        r = http.get("/oauth/signatures/" + "0" * 64 + "/")
+        assert r.status_code == 404
+        assert "location" not in r.headers
+
+
+@pytest.mark.parametrize(
+    "param",
+    [
+        "user_params[first_name]=A%07B",
+        "user_params[mobile]=call-me",
+        "user_params[identifier]=a%E2%80%AEb",
+    ],
+)
+def test_bad_user_params_redirect_invalid_request(server: LiveServer, param: str) -> None:
+    client = register(server)
+    with server.http() as http:
+        r = http.get(_authorize(client.client_id) + "&" + param)
+        assert_redirect_error(server, r, "invalid_request")

@@ -207,3 +207,34 @@ def test_signatures_are_encrypted_at_rest(live_server: LiveServer) -> None:
         assert decode_capture(clear).point_count > 50
         with pytest.raises(Exception):  # noqa: B017 - AES-GCM refuses a blob moved to another row
             live_server.services.keys.unseal(row.sealed, f"signature:{row.pk + 1}".encode())
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "words"),
+    [
+        ("A\x07B", "Lovelace", "control or invisible"),
+        ("Ada", "evil\u202e", "control or invisible"),
+        ("Ada", "L" * 201, "at most 200 characters"),
+    ],
+)
+def test_names_with_invisible_characters_or_too_long_are_refused(
+    live_server: LiveServer, http: httpx.Client, first: str, last: str, words: str
+) -> None:
+    page = _enroll_page(live_server, http)
+    data = {"capture": capture_json(svc2004_path(3, 1)), "first_name": first, "last_name": last}
+    r = post(http, page, "signature", data)
+    assert r.status_code == 400
+    assert words in Page(page.url, r.text, 400).status
+    with live_server.services.database.transaction() as session:
+        assert session.scalars(select(models.User)).all() == []
+
+
+@pytest.mark.parametrize("identifier", ["nul\x01x@example.com", "zero\x00x@example.com"])
+def test_identifiers_with_control_characters_are_asked_again(
+    live_server: LiveServer, http: httpx.Client, identifier: str
+) -> None:
+    new = live_server.create_client([REDIRECT])
+    page = open_page(http, authorize_url(new.client.client_id, REDIRECT))
+    again = follow(http, page, post(http, page, "identify", {"identifier": identifier}))
+    assert isinstance(again, Page)
+    assert "valid e-mail" in again.status

@@ -1,0 +1,22 @@
+"""Checks for short human text (names, identifiers): visible characters only, bounded length.
+
+Control characters, bidirectional overrides and other invisible formatting characters would end
+up in tokens, pages and client databases, where they can disguise one name as another.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["text_problem"]
+
+_FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def text_problem(value: str, what: str, max_chars: int) -> str | None:
+    """None when `value` is acceptable, else one sentence saying what is wrong."""
+    if len(value) > max_chars:
+        return f"The {what} may have at most {max_chars} characters."
+    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in value):
+        return f"The {what} contains control or invisible characters; please type it again."
+    return None
