@@ -186,6 +186,7 @@ def clients_create(
 @clients.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def clients_list(as_json: bool) -> None:
+    """List every client with its state and scopes."""
     admin, _ = _admin()
     items = [_client_dict(c) for c in admin.list()]
     if as_json:
@@ -199,6 +200,7 @@ def clients_list(as_json: bool) -> None:
 @clients.command("show")
 @click.argument("client_id")
 def clients_show(client_id: str) -> None:
+    """Show one client (never its secret, which is not stored)."""
     admin, _ = _admin()
     _echo_json(_client_dict(admin.get(client_id)))
 
@@ -218,6 +220,7 @@ def clients_update(
     scopes: str | None,
     logo: Path | None,
 ) -> None:
+    """Change a client's name, description, redirect URIs, scopes or logo."""
     admin, _ = _admin()
     changes: dict[str, object] = {}
     if name:
@@ -236,6 +239,7 @@ def clients_update(
 @clients.command("disable")
 @click.argument("client_id")
 def clients_disable(client_id: str) -> None:
+    """Disable a client: its authorizations are refused and its tokens stop verifying."""
     admin, _ = _admin()
     admin.disable(client_id)
     click.echo(f"Client {client_id} is disabled; its tokens no longer verify.")
@@ -244,6 +248,7 @@ def clients_disable(client_id: str) -> None:
 @clients.command("enable")
 @click.argument("client_id")
 def clients_enable(client_id: str) -> None:
+    """Enable a disabled client again."""
     admin, _ = _admin()
     admin.disable(client_id, disabled=False)
     click.echo(f"Client {client_id} is enabled.")
@@ -270,6 +275,7 @@ def users() -> None:
 @users.command("show")
 @click.argument("identifier")
 def users_show(identifier: str) -> None:
+    """Show a user (never their signatures)."""
     _, users_admin = _admin()
     _echo_json(_user_dict(users_admin.get(identifier)))
 
@@ -278,6 +284,7 @@ def users_show(identifier: str) -> None:
 @click.argument("identifier")
 @click.option("--minutes", type=click.IntRange(1, 10**7), default=60 * 24 * 365 * 10)
 def users_lock(identifier: str, minutes: int) -> None:
+    """Lock a user: their sign-ins are refused with access_denied until the time runs out."""
     _, users_admin = _admin()
     user = users_admin.lock(identifier, datetime.now(UTC) + timedelta(minutes=minutes))
     _echo_json(_user_dict(user))
@@ -286,6 +293,7 @@ def users_lock(identifier: str, minutes: int) -> None:
 @users.command("unlock")
 @click.argument("identifier")
 def users_unlock(identifier: str) -> None:
+    """Unlock a user locked by refused signatures or by an operator."""
     _, users_admin = _admin()
     _echo_json(_user_dict(users_admin.lock(identifier, None)))
 
