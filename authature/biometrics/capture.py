@@ -222,7 +222,7 @@ def _checked(
     if duration > MAX_DURATION_MS:
         raise CaptureError(
             f"A signature may take at most {MAX_DURATION_MS // 1000} seconds; "
-            f"this one took {duration / 1000:.1f}."
+            f"this one took {duration / 1000:.1f} seconds."
         )
     out: list[FloatArray] = []
     for stroke in strokes:

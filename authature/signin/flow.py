@@ -334,11 +334,16 @@ class SignInFlow:
             if not check.ok:
                 drop = check.outlier_index if check.outlier_index is not None else len(samples) - 1
                 samples.pop(drop)
-                message = check.reason or "That signature did not look like the others."
-                if drop != len(samples):  # an earlier sample was the odd one out
-                    message += " One earlier signature was set aside; please sign again."
+                if drop == len(samples):  # the new sample was the odd one out
+                    message = (
+                        "That signature looks different from your earlier ones. "
+                        "Please sign again the way you usually sign."
+                    )
                 else:
-                    message += " Please sign again."
+                    message = (
+                        f"Your signature number {drop + 1} looked different from the others and "
+                        "was set aside. Please sign once more the way you usually sign."
+                    )
         if len(samples) < self.policy.enroll_samples:
             blobs = tuple(
                 self.keys.seal(encode_capture(s), record.handle_digest.encode()) for s in samples

@@ -17,7 +17,8 @@ import httpx
 from authature.biometrics.svc2004 import to_payload
 
 _NONCE = re.compile(r'name="nonce" value="([^"]+)"')
-_STATUS = re.compile(r'data-testid="status"[^>]*>([^<]*)<', re.S)
+_STATUS = re.compile(r'data-testid="status"[^>]*>(.*?)</p>', re.S)
+_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Page:
     def status(self) -> str:
         match = _STATUS.search(self.html)
         assert match, "the page has no status region"
-        return " ".join(match.group(1).split())
+        return " ".join(_TAG.sub(" ", match.group(1)).split())
 
 
 def authorize_url(

@@ -407,14 +407,14 @@
 
     say(message) {
       if (!this.status) return;
-      if (this.statusOriginal === null) this.statusOriginal = this.status.textContent;
+      if (this.statusOriginal === null) this.statusOriginal = this.status.innerHTML; // the server's own markup, restored as it was
       this.status.textContent = message;
       this.status.setAttribute("data-pad-message", "true");
     }
 
     restoreStatus() {
       if (!this.status || this.statusOriginal === null) return;
-      this.status.textContent = this.statusOriginal;
+      this.status.innerHTML = this.statusOriginal;
       this.status.removeAttribute("data-pad-message");
       this.statusOriginal = null;
     }
