@@ -525,3 +525,12 @@ def test_bad_user_params_redirect_invalid_request(server: LiveServer, param: str
     with server.http() as http:
         r = http.get(_authorize(client.client_id) + "&" + param)
         assert_redirect_error(server, r, "invalid_request")
+
+
+def test_head_on_authorize_opens_no_sign_in(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        r = http.head(_authorize(client.client_id))
+        assert r.status_code == 200
+        assert "location" not in r.headers
+        assert http.get("/favicon.ico").status_code == 204
