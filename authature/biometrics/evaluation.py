@@ -176,7 +176,6 @@ def trial_vectors(
             for i in range(k):
                 for j in range(i + 1, k):
                     mutual[:, i, j] = mutual[:, j, i] = data.distance(refs[i], refs[j])
-            ref_globs = np.stack([data.prepared(r).glob for r in refs])
             ref_pressure = all(data.prepared(r).has_pressure for r in refs)
             probes = (
                 [((user, s), "genuine") for s in genuine]
@@ -186,7 +185,7 @@ def trial_vectors(
             for key, kind in probes:
                 d = np.stack([data.distance(key, r) for r in refs], axis=1)
                 p = data.prepared(key)
-                rows.append(score_vector(d, mutual, ref_globs))
+                rows.append(score_vector(d, mutual))
                 kinds.append(kind)
                 owners.append(user)
                 pressures.append(ref_pressure and p.has_pressure)
@@ -242,11 +241,11 @@ def det_points(genuine: FloatArray, impostor: FloatArray) -> tuple[FloatArray, F
 # --- learning ----------------------------------------------------------------------------------
 
 
-#: Column sets the training may choose between (by inner cross-validation on its own users):
-#: every value, or the distance values only (without the references' global values).
+#: Column sets the training may choose between (by inner cross-validation on its own users).
+#: The score vector is now three well-behaved ratios, so there is a single set; the machinery
+#: stays for experiments with optional columns.
 COLUMN_SETS: dict[str, tuple[int, ...]] = {
     "all": tuple(range(len(VECTOR_NAMES))),
-    "distances": tuple(i for i, n in enumerate(VECTOR_NAMES) if not n.startswith("refs_")),
 }
 
 
@@ -298,7 +297,7 @@ def train_model(
     users = np.unique(scores.user)
     halves = (users[: len(users) // 2], users[len(users) // 2 :])
     best_cols, best = COLUMN_SETS["all"], math.inf
-    if min(len(h) for h in halves) >= 2:
+    if len(COLUMN_SETS) > 1 and min(len(h) for h in halves) >= 2:
         for cols in COLUMN_SETS.values():
             errs = []
             for fit_users, check_users in (halves, halves[::-1]):

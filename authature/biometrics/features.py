@@ -8,9 +8,8 @@ rather than z-normalised: measured 0.5 point better), ``log ρ`` the log radius 
 ``p`` pressure and ``dp`` its change.  Pressure columns are zero when the pointer reports a
 constant pressure (mouse, finger, Task 1 tablet data).
 
-The verifier compares three channels of this sequence separately (:data:`CHANNELS`): all
-columns, the shape columns (position and direction) and the motion columns (speed and
-curvature); a linear model fuses them.
+The verifier compares two channels of this sequence separately (:data:`CHANNELS`): all
+columns, and the shape columns (position and direction); a linear model fuses them.
 
 Captures are first resampled to a fixed 10 ms step inside each stroke, so a browser reporting
 60, 100 or 240 events per second yields the same sequence as the 100 Hz tablet data the engine
@@ -38,30 +37,52 @@ __all__ = [
 SAMPLE_MS = 10.0
 LOCAL_FEATURES = ("x", "y", "sin", "cos", "speed", "log_radius", "pressure", "dpressure")
 _EPS = 1e-9
-#: Column groups compared by separate DTWs: everything, shape, motion.
-CHANNELS: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4, 5, 6, 7), (0, 1, 2, 3), (4, 5))
+#: Column groups compared by separate DTWs: everything, shape (position and direction).
+CHANNELS: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4, 5, 6, 7), (0, 1, 2, 3))
 
 
 def resample(c: Capture, step_ms: float = SAMPLE_MS) -> list[FloatArray]:
     """Each stroke linearly resampled in time at ``step_ms`` (x, y, t, p columns)."""
-    out: list[FloatArray] = []
-    for s in c.strokes:
-        t = s[:, 2]
-        # Collapse samples sharing a timestamp (keep the last: the freshest position).
-        keep = np.ones(len(t), dtype=bool)
-        keep[:-1] = np.diff(t) > 0
-        s = s[keep]
-        t = s[:, 2]
-        if len(s) < 2:
-            out.append(s.copy())
-            continue
-        grid = np.arange(t[0], t[-1] + 0.5 * step_ms, step_ms)
-        grid = grid[grid <= t[-1]]
-        cols = [np.interp(grid, t, s[:, k]) for k in (0, 1)]
-        cols.append(grid)
-        cols.append(np.interp(grid, t, s[:, 3]))
-        out.append(np.stack(cols, axis=1))
-    return out
+    pts, counts = _resampled(c, step_ms)
+    return list(np.split(pts, np.cumsum(counts)[:-1]))
+
+
+def _resampled(c: Capture, step_ms: float = SAMPLE_MS) -> tuple[FloatArray, FloatArray]:
+    """All strokes resampled at ``step_ms`` in one pass, and the number of samples per stroke.
+
+    Samples sharing a timestamp inside a stroke collapse to the last one (the freshest
+    position); each stroke gets the grid ``t0, t0 + step, ... <= t_end``.  Strokes are moved
+    apart on a private time axis so that a single interpolation serves them all.
+    """
+    strokes = c.strokes
+    lengths = np.array([len(s) for s in strokes])
+    pts = np.concatenate(strokes, axis=0)
+    sid = np.repeat(np.arange(len(strokes)), lengths)
+    t = pts[:, 2]
+    last = np.cumsum(lengths) - 1
+    keep = np.ones(len(pts), dtype=bool)
+    keep[:-1] = np.diff(t) > 0
+    keep[last] = True
+    pts, sid, t = pts[keep], sid[keep], t[keep]
+    first = np.searchsorted(sid, np.arange(len(strokes)), side="left")
+    final = np.searchsorted(sid, np.arange(len(strokes)), side="right") - 1
+    t0, t1 = t[first], t[final]
+    counts = np.floor((t1 - t0) / step_ms + 1e-9).astype(np.int64) + 1
+    gsid = np.repeat(np.arange(len(strokes)), counts)
+    offsets = np.arange(len(strokes))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    grid = t0[gsid] + step_ms * (np.arange(int(counts.sum())) - starts[gsid])
+    grid = np.minimum(grid, t1[gsid])
+    # A private time axis on which strokes cannot overlap.
+    shift = (t1.max() - t0.min() + 10 * step_ms + 1.0) * offsets
+    axis = t + shift[sid]
+    gaxis = grid + shift[gsid]
+    out = np.empty((len(grid), 4))
+    out[:, 0] = np.interp(gaxis, axis, pts[:, 0])
+    out[:, 1] = np.interp(gaxis, axis, pts[:, 1])
+    out[:, 2] = grid
+    out[:, 3] = np.interp(gaxis, axis, pts[:, 3])
+    return out, counts
 
 
 def _znorm(v: FloatArray) -> FloatArray:
@@ -73,7 +94,7 @@ def _znorm(v: FloatArray) -> FloatArray:
 
 def local_features(c: Capture) -> FloatArray:
     """The ``(n, 8)`` C-contiguous local feature sequence of ``c`` (see module docstring)."""
-    pts = np.concatenate(resample(c), axis=0)
+    pts, _ = _resampled(c)
     x, y, p = pts[:, 0], pts[:, 1], pts[:, 3]
     if len(pts) < 3:
         return np.zeros((len(pts), len(LOCAL_FEATURES)))

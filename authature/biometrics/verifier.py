@@ -2,14 +2,13 @@
 
 How a decision is made (the same code path ``authature eval`` measures):
 
-1. Every capture becomes a sequence of local features (:mod:`.features`) and a few global values.
+1. Every capture becomes a sequence of local features (:mod:`.features`).
 2. The probe is compared with each reference by DTW (:mod:`.dtw`); the references are compared
    with each other too, which tells how much this writer varies.
-   Three channels are compared separately: all local features, shape only, motion only.
-3. The distances become a small vector (:func:`score_vector`): per channel the logs of the
-   probe's nearest and mean distance, of the references' mean mutual distance (how much this
-   writer varies) and of the nearest distance relative to that reference's own spread; then the
-   references' mean global values (duration, speed, complexity of this writer's signature).
+   Two channels are compared separately: all local features, and shape only.
+3. The distances become a small vector (:func:`score_vector`): the probe's nearest and mean
+   distance divided by how far this writer's references are from each other (plus a floor),
+   for all features, and the nearest one for the shape channel.
 4. A linear model (``model.json``; how it was learnt is in docs/biometrics.md) maps the vector
    to a score: higher means more like the writer.  Pen captures (varying pressure) use the
    model learnt on SVC2004 Task 2, others (mouse, finger) the one learnt on Task 1.  Each model
@@ -33,7 +32,7 @@ import numpy as np
 
 from .capture import Capture, FloatArray
 from .dtw import dtw_distance
-from .features import CHANNELS, global_features, local_features
+from .features import CHANNELS, local_features
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -48,6 +47,7 @@ __all__ = [
     "load_model",
     "prepare",
     "score_vector",
+    "writer_spread",
 ]
 
 #: Scores are shifted so that the evaluated operating point of every model sits here.
@@ -85,7 +85,6 @@ class Prepared:
     """Features of one capture (derived data; no raw samples)."""
 
     channels: tuple[FloatArray, ...]  # one C-contiguous local feature sequence per channel
-    glob: FloatArray
     has_pressure: bool
 
     def __repr__(self) -> str:
@@ -119,7 +118,7 @@ class Model:
 def prepare(c: Capture) -> Prepared:
     local = local_features(c)
     channels = tuple(np.ascontiguousarray(local[:, list(cols)]) for cols in CHANNELS)
-    return Prepared(channels, global_features(c).vector(), c.has_pressure)
+    return Prepared(channels, c.has_pressure)
 
 
 def distances(a: Prepared, b: Prepared) -> FloatArray:
@@ -128,50 +127,48 @@ def distances(a: Prepared, b: Prepared) -> FloatArray:
 
 
 _TINY = 1e-6
+#: Added to a writer's own spread (DTW units) before a distance is divided by it.  Dividing by
+#: the spread alone over-corrects: a writer whose five references happen to be very alike is
+#: then refused on the ordinary drift of a later session, and a loose writer lets forgers in.
+SPREAD_FLOOR = 0.1
 
 VECTOR_NAMES = (
-    *(
-        f"{ch}_{what}"
-        for ch in ("all", "shape", "motion")
-        for what in ("log_nearest", "log_mean", "log_mutual", "log_nearest_over_own")
-    ),
-    "refs_log_duration",
-    "refs_log_pen_down",
-    "refs_log_ink",
-    "refs_strokes",
-    "refs_log_aspect",
-    "refs_log_speed",
+    "all_log_nearest_over_spread",
+    "all_log_mean_over_mutual",
+    "shape_log_nearest_over_spread",
 )
 
 
-def score_vector(
-    probe_to_refs: FloatArray, mutual: FloatArray, ref_globs: FloatArray
-) -> FloatArray:
+def writer_spread(mutual: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per channel: the mean over references of the distance to their nearest other reference,
+    and the mean distance between references (zeros with a single reference)."""
+    k = mutual.shape[1]
+    if k < 2:
+        z = np.zeros(mutual.shape[0])
+        return z, z
+    off = mutual + np.where(np.eye(k, dtype=bool), np.inf, 0.0)
+    nearest = off.min(axis=2).mean(axis=1)
+    mean = mutual.sum(axis=(1, 2)) / (k * (k - 1))
+    return nearest, mean
+
+
+def score_vector(probe_to_refs: FloatArray, mutual: FloatArray) -> FloatArray:
     """Writer-normalised comparison values of a probe (the model's input, :data:`VECTOR_NAMES`).
 
     ``probe_to_refs`` (channels, k) DTW distances from the probe to each reference; ``mutual``
-    (channels, k, k) distances between references; ``ref_globs`` (k, g) the references' global
-    values.  Per channel: log of the nearest and mean distance, of the references' mean mutual
-    distance (the writer's own variability) and of the smallest ratio of a distance to that
-    reference's own mean distance to the others.  The linear model weighs the logs, so it
-    learns how much of the writer's variability to divide out.  Then the references' mean
-    global values (how long, fast and complex this writer's signature is), which let the model
-    move the decision point per writer.
+    (channels, k, k) distances between references.  All features: log of the nearest distance
+    over (the references' mean nearest-other distance + :data:`SPREAD_FLOOR`), log of the mean
+    distance over (their mean mutual distance + the floor); shape: the first of the two.
     """
-    out: list[float] = []
-    k = probe_to_refs.shape[1]
-    for c in range(probe_to_refs.shape[0]):
-        d = probe_to_refs[c]
-        m = mutual[c]
-        own = m.sum(axis=1) / (k - 1) if k >= 2 else np.ones(1)
-        mu = float(own.mean())
-        out += [
-            math.log(float(d.min()) + _TINY),
-            math.log(float(d.mean()) + _TINY),
-            math.log(mu + _TINY),
-            math.log(float(np.min(d / np.maximum(own, _TINY))) + _TINY),
+    nearest, mean = writer_spread(mutual)
+    d_all, d_shape = probe_to_refs[0], probe_to_refs[1]
+    return np.array(
+        [
+            math.log(float(d_all.min()) / (float(nearest[0]) + SPREAD_FLOOR) + _TINY),
+            math.log(float(d_all.mean()) / (float(mean[0]) + SPREAD_FLOOR) + _TINY),
+            math.log(float(d_shape.min()) / (float(nearest[1]) + SPREAD_FLOOR) + _TINY),
         ]
-    return np.array([*out, *ref_globs.mean(axis=0)])
+    )
 
 
 def load_model(name: str) -> Model:
@@ -267,7 +264,7 @@ class Verifier:
 
     def score(self, template: Template, probe: Prepared) -> float:
         d = np.stack([distances(probe, r) for r in template.refs], axis=1)
-        vec = score_vector(d, template.mutual, np.stack([r.glob for r in template.refs]))
+        vec = score_vector(d, template.mutual)
         pressure = probe.has_pressure and all(r.has_pressure for r in template.refs)
         return self.model_for(pressure).score(vec)
 
