@@ -54,17 +54,25 @@ def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
         yield server
 
 
+def _needs_no_database(item: pytest.Item) -> bool:
+    """The biometrics tests (numpy only) and the browser tests of the bare signing pad."""
+    if "database_url" in getattr(item, "fixturenames", ()):
+        return False
+    path = Path(str(item.path))
+    return "biometrics" in path.parts or item.get_closest_marker("browser") is not None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, run only the tests that use a database: the others would repeat as is."""
+    """On PostgreSQL, leave out the tests that touch no database: they would repeat as is.
+
+    Everything else runs, including tests whose server picks its database at run time
+    (`support.oauth_flow.shared_server`)."""
     if not _uses_postgres():
         return
-    keep, skip = [], []
-    for item in items:
-        uses_database = "database_url" in getattr(item, "fixturenames", ())
-        (keep if uses_database or item.get_closest_marker("postgres") else skip).append(item)
+    skip = [item for item in items if _needs_no_database(item)]
     if skip:
         config.hook.pytest_deselected(items=skip)
-        items[:] = keep
+        items[:] = [item for item in items if not _needs_no_database(item)]
 
 
 def pytest_report_header() -> str:
