@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from authature.oauth import ports
@@ -35,6 +35,34 @@ def _values(record: object, **overrides: object) -> dict[str, object]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
+def _core(session: Session) -> Connection:
+    """The session's own connection, for Core statements on the hot paths.
+
+    Selecting and changing rows as plain table rows skips the ORM's identity map and unit of
+    work, which cost several times the query itself. Pending ORM objects (created by the
+    operator paths, which still use the ORM) are flushed first so that every statement sees them.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
+
+
+def _table(model: type[models.Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_CLIENTS = _table(models.Client)
+_USERS = _table(models.User)
+_REQUESTS = _table(models.AuthRequest)
+_CODES = _table(models.AuthorizationCode)
+_ACCESS = _table(models.AccessToken)
+_REFRESH = _table(models.RefreshToken)
+_SIGNATURES = _table(models.Signature)
+_ATTEMPTS = _table(models.VerificationAttempt)
+
+
 def _client(row: models.Client) -> ports.ClientRecord:
     return _record(ports.ClientRecord, row, scopes=frozenset(row.scopes))
 
@@ -44,12 +72,13 @@ class SqlClientStore:
         self._s = session
 
     def by_client_id(self, client_id: str) -> ports.ClientRecord | None:
-        row = self._s.scalar(select(models.Client).where(models.Client.client_id == client_id))
-        return _client(row) if row else None
+        stmt = select(_CLIENTS).where(_CLIENTS.c.client_id == client_id)
+        row = _core(self._s).execute(stmt).first()
+        return _client(row) if row else None  # type: ignore[arg-type]
 
     def by_pk(self, pk: int) -> ports.ClientRecord | None:
-        row = self._s.get(models.Client, pk)
-        return _client(row) if row else None
+        row = _core(self._s).execute(select(_CLIENTS).where(_CLIENTS.c.pk == pk)).first()
+        return _client(row) if row else None  # type: ignore[arg-type]
 
     def all(self) -> list[ports.ClientRecord]:
         return [
@@ -97,11 +126,12 @@ class SqlUserStore:
         self._s = session
 
     def by_identifier(self, identifier: str) -> ports.UserRecord | None:
-        row = self._s.scalar(select(models.User).where(models.User.identifier == identifier))
+        stmt = select(_USERS).where(_USERS.c.identifier == identifier)
+        row = _core(self._s).execute(stmt).first()
         return _record(ports.UserRecord, row) if row else None
 
     def by_pk(self, pk: int) -> ports.UserRecord | None:
-        row = self._s.get(models.User, pk)
+        row = _core(self._s).execute(select(_USERS).where(_USERS.c.pk == pk)).first()
         return _record(ports.UserRecord, row) if row else None
 
     def create(
@@ -119,9 +149,8 @@ class SqlUserStore:
         return _record(ports.UserRecord, row)
 
     def lock(self, user_pk: int, until: datetime | None) -> None:
-        self._s.execute(
-            update(models.User).where(models.User.pk == user_pk).values(locked_until=until)
-        )
+        stmt = update(_USERS).where(_USERS.c.pk == user_pk).values(locked_until=until)
+        _core(self._s).execute(stmt)
 
 
 def _request(row: models.AuthRequest) -> ports.AuthRequestRecord:
@@ -135,12 +164,13 @@ class SqlAuthRequestStore:
 
     def add(self, record: ports.AuthRequestRecord) -> None:
         blobs = [base64.b64encode(b).decode() for b in record.enrollment_blobs]
-        self._s.add(models.AuthRequest(**_values(record, enrollment_blobs=blobs)))
-        self._s.flush()
+        values = _values(record, enrollment_blobs=blobs)
+        _core(self._s).execute(insert(_REQUESTS).values(**values))
 
     def get(self, handle_digest: str) -> ports.AuthRequestRecord | None:
-        row = self._s.get(models.AuthRequest, handle_digest, with_for_update=True)
-        return _request(row) if row else None
+        stmt = select(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest)
+        row = _core(self._s).execute(stmt.with_for_update()).first()
+        return _request(row) if row else None  # type: ignore[arg-type]
 
     def update(self, handle_digest: str, **changes: object) -> None:
         if "enrollment_blobs" in changes:
@@ -149,16 +179,13 @@ class SqlAuthRequestStore:
             changes["enrollment_blobs"] = [base64.b64encode(b).decode() for b in blobs]
         if "scopes" in changes:
             changes["scopes"] = list(changes["scopes"])  # type: ignore[call-overload]
-        self._s.execute(
-            update(models.AuthRequest)
-            .where(models.AuthRequest.handle_digest == handle_digest)
-            .values(**changes)
+        _core(self._s).execute(
+            update(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest).values(**changes)
         )
 
     def delete(self, handle_digest: str) -> None:
-        row = self._s.get(models.AuthRequest, handle_digest)
-        if row is not None:
-            self._s.delete(row)
+        stmt = delete(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest)
+        _core(self._s).execute(stmt)
 
 
 class SqlCodeStore:
@@ -166,24 +193,21 @@ class SqlCodeStore:
         self._s = session
 
     def add(self, record: ports.CodeRecord) -> None:
-        self._s.add(models.AuthorizationCode(**_values(record)))
-        self._s.flush()
+        _core(self._s).execute(insert(_CODES).values(**_values(record)))
 
     def consume(self, code_digest: str, now: datetime) -> tuple[ports.CodeRecord | None, bool]:
         # A conditional UPDATE is atomic in both databases: of concurrent redeemers exactly
         # one changes the row (RFC 6749 4.1.2: a code is used once).
-        first = self._s.execute(
-            update(models.AuthorizationCode)
-            .where(
-                models.AuthorizationCode.code_digest == code_digest,
-                models.AuthorizationCode.used_at.is_(None),
-            )
+        connection = _core(self._s)
+        first = connection.execute(
+            update(_CODES)
+            .where(_CODES.c.code_digest == code_digest, _CODES.c.used_at.is_(None))
             .values(used_at=now)
         )
-        row = self._s.get(models.AuthorizationCode, code_digest, populate_existing=True)
+        row = connection.execute(select(_CODES).where(_CODES.c.code_digest == code_digest)).first()
         if row is None:
             return None, False
-        return _record(ports.CodeRecord, row), first.rowcount == 1  # type: ignore[attr-defined]
+        return _record(ports.CodeRecord, row), first.rowcount == 1
 
 
 class SqlTokenStore:
@@ -191,60 +215,51 @@ class SqlTokenStore:
         self._s = session
 
     def add_access(self, record: ports.AccessTokenRecord) -> None:
-        self._s.add(models.AccessToken(**_values(record)))
+        _core(self._s).execute(insert(_ACCESS).values(**_values(record)))
 
     def access(self, token_digest: str) -> ports.AccessTokenRecord | None:
-        row = self._s.get(models.AccessToken, token_digest)
+        stmt = select(_ACCESS).where(_ACCESS.c.token_digest == token_digest)
+        row = _core(self._s).execute(stmt).first()
         return _record(ports.AccessTokenRecord, row) if row else None
 
     def add_refresh(self, record: ports.RefreshTokenRecord) -> None:
-        self._s.add(models.RefreshToken(**_values(record)))
+        _core(self._s).execute(insert(_REFRESH).values(**_values(record)))
 
     def refresh(self, token_digest: str) -> ports.RefreshTokenRecord | None:
-        row = self._s.get(models.RefreshToken, token_digest)
+        stmt = select(_REFRESH).where(_REFRESH.c.token_digest == token_digest)
+        row = _core(self._s).execute(stmt).first()
         return _record(ports.RefreshTokenRecord, row) if row else None
 
     def use_refresh(self, token_digest: str, now: datetime) -> bool:
-        result = self._s.execute(
-            update(models.RefreshToken)
-            .where(
-                models.RefreshToken.token_digest == token_digest,
-                models.RefreshToken.used_at.is_(None),
-            )
+        result = _core(self._s).execute(
+            update(_REFRESH)
+            .where(_REFRESH.c.token_digest == token_digest, _REFRESH.c.used_at.is_(None))
             .values(used_at=now)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return result.rowcount == 1
 
     def revoke_family(self, family: str, now: datetime) -> None:
-        for table in (models.AccessToken, models.RefreshToken):
-            self._s.execute(
+        connection = _core(self._s)
+        for table in (_ACCESS, _REFRESH):
+            connection.execute(
                 update(table)
-                .where(table.family == family, table.revoked_at.is_(None))
+                .where(table.c.family == family, table.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
 
     def revoke_by_code(self, code_digest: str, now: datetime) -> None:
-        families = self._s.scalars(
-            select(models.AccessToken.family).where(models.AccessToken.code_digest == code_digest)
-        ).all()
+        stmt = select(_ACCESS.c.family).where(_ACCESS.c.code_digest == code_digest)
+        families = _core(self._s).execute(stmt).scalars().all()
         for family in set(families):
             self.revoke_family(family, now)
 
     def revoke_access(self, token_digest: str, now: datetime) -> None:
-        self._s.execute(
-            update(models.AccessToken)
-            .where(models.AccessToken.token_digest == token_digest)
-            .values(revoked_at=now)
-        )
+        stmt = update(_ACCESS).where(_ACCESS.c.token_digest == token_digest)
+        _core(self._s).execute(stmt.values(revoked_at=now))
 
     def families_of(self, digests: Sequence[str]) -> list[str]:
-        return list(
-            self._s.scalars(
-                select(models.AccessToken.family).where(
-                    models.AccessToken.token_digest.in_(list(digests))
-                )
-            )
-        )
+        stmt = select(_ACCESS.c.family).where(_ACCESS.c.token_digest.in_(list(digests)))
+        return list(_core(self._s).execute(stmt).scalars())
 
 
 class SqlSignatureStore:
@@ -252,44 +267,46 @@ class SqlSignatureStore:
         self._s = session
 
     def add(self, user_pk: int, role: str, sealed_for: ports.SealFn, now: datetime) -> int:
-        row = models.Signature(user_pk=user_pk, role=role, active=True, sealed=b"", created_at=now)
-        self._s.add(row)
-        self._s.flush()  # the primary key is part of the sealed data's associated data
-        row.sealed = sealed_for(row.pk)
-        self._s.flush()
-        return row.pk
+        connection = _core(self._s)
+        new = insert(_SIGNATURES).values(
+            user_pk=user_pk, role=role, active=True, sealed=b"", created_at=now
+        )
+        pk = int(connection.execute(new.returning(_SIGNATURES.c.pk)).scalar_one())
+        # The primary key is part of the sealed data's associated data.
+        sealed = update(_SIGNATURES).where(_SIGNATURES.c.pk == pk).values(sealed=sealed_for(pk))
+        connection.execute(sealed)
+        return pk
 
     def references(self, user_pk: int) -> list[ports.SignatureRecord]:
-        rows = self._s.scalars(
-            select(models.Signature)
+        rows = _core(self._s).execute(
+            select(_SIGNATURES)
             .where(
-                models.Signature.user_pk == user_pk,
-                models.Signature.role == "reference",
-                models.Signature.active.is_(True),
+                _SIGNATURES.c.user_pk == user_pk,
+                _SIGNATURES.c.role == "reference",
+                _SIGNATURES.c.active.is_(True),
             )
-            .order_by(models.Signature.pk)
+            .order_by(_SIGNATURES.c.pk)
         )
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def recent_signed(self, user_pk: int, limit: int) -> list[ports.SignatureRecord]:
-        rows = self._s.scalars(
-            select(models.Signature)
-            .where(models.Signature.user_pk == user_pk, models.Signature.role == "signed")
-            .order_by(models.Signature.pk.desc())
+        rows = _core(self._s).execute(
+            select(_SIGNATURES)
+            .where(_SIGNATURES.c.user_pk == user_pk, _SIGNATURES.c.role == "signed")
+            .order_by(_SIGNATURES.c.pk.desc())
             .limit(limit)
         )
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def by_pk(self, pk: int) -> ports.SignatureRecord | None:
-        row = self._s.get(models.Signature, pk)
+        row = _core(self._s).execute(select(_SIGNATURES).where(_SIGNATURES.c.pk == pk)).first()
         return _record(ports.SignatureRecord, row) if row else None
 
     def retire_oldest_references(self, user_pk: int, keep: int) -> None:
         refs = self.references(user_pk)
         for ref in refs[: max(0, len(refs) - keep)]:
-            self._s.execute(
-                update(models.Signature).where(models.Signature.pk == ref.pk).values(active=False)
-            )
+            stmt = update(_SIGNATURES).where(_SIGNATURES.c.pk == ref.pk).values(active=False)
+            _core(self._s).execute(stmt)
 
 
 class SqlAttemptStore:
@@ -306,8 +323,8 @@ class SqlAttemptStore:
         score: float | None,
         threshold: float | None,
     ) -> None:
-        self._s.add(
-            models.VerificationAttempt(
+        _core(self._s).execute(
+            insert(_ATTEMPTS).values(
                 user_pk=user_pk,
                 client_pk=client_pk,
                 at=now,
@@ -320,23 +337,21 @@ class SqlAttemptStore:
 
     def failures_since(self, user_pk: int, since: datetime) -> int:
         """Rejected attempts since `since`, counting only those after the last acceptance."""
-        last_ok = self._s.scalar(
-            select(func.max(models.VerificationAttempt.at)).where(
-                models.VerificationAttempt.user_pk == user_pk,
-                models.VerificationAttempt.accepted.is_(True),
+        connection = _core(self._s)
+        last_ok = connection.execute(
+            select(func.max(_ATTEMPTS.c.at)).where(
+                _ATTEMPTS.c.user_pk == user_pk, _ATTEMPTS.c.accepted.is_(True)
             )
-        )
+        ).scalar()
         start = max(since, last_ok) if last_ok else since
-        return int(
-            self._s.scalar(
-                select(func.count()).where(
-                    models.VerificationAttempt.user_pk == user_pk,
-                    models.VerificationAttempt.accepted.is_(False),
-                    models.VerificationAttempt.at > start,
-                )
+        count = connection.execute(
+            select(func.count()).where(
+                _ATTEMPTS.c.user_pk == user_pk,
+                _ATTEMPTS.c.accepted.is_(False),
+                _ATTEMPTS.c.at > start,
             )
-            or 0
-        )
+        ).scalar()
+        return int(count or 0)
 
 
 @dataclass
