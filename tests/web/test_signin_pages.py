@@ -238,3 +238,19 @@ def test_identifiers_with_control_characters_are_asked_again(
     again = follow(http, page, post(http, page, "identify", {"identifier": identifier}))
     assert isinstance(again, Page)
     assert "valid e-mail" in again.status
+
+
+def test_the_page_names_the_client_with_its_logo_and_says_what_each_scope_allows(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    from authature.admin import ClientAdmin
+
+    logo = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4="
+    admin = ClientAdmin(live_server.services.uow, live_server.services.keys)
+    new = admin.create("Logo Shop", [REDIRECT], ["capture,authenticate"], "Fine goods", logo)
+    page = open_page(http, authorize_url(new.client.client_id, REDIRECT))
+    assert "<h1>Logo Shop</h1>" in page.html
+    assert "Fine goods" in page.html
+    assert f'src="{logo}"' in page.html
+    assert "Sign you in and see your name and e-mail address." in page.html
+    assert "Receive an image of the signature you draw now" in page.html
