@@ -35,8 +35,17 @@ except Exception:  # pragma: no cover - only without the C extension
     _C_KWARGS = None
 
 
-def dtw_distance(a: FloatArray, b: FloatArray, band_fraction: float = BAND_FRACTION) -> float:
-    """Length-normalised DTW distance between two ``(n, k)`` float64 C-contiguous arrays."""
+def dtw_distance(
+    a: FloatArray,
+    b: FloatArray,
+    band_fraction: float = BAND_FRACTION,
+    abandon_above: float | None = None,
+) -> float:
+    """Length-normalised DTW distance between two ``(n, k)`` float64 C-contiguous arrays.
+
+    With ``abandon_above`` the computation may stop early and return ``inf`` once the distance
+    is sure to exceed it (exact: a distance below the bound is returned unchanged).
+    """
     if len(a) == 0 or len(b) == 0:
         return math.inf
     window = max(2, math.ceil(band_fraction * max(len(a), len(b))))
@@ -49,6 +58,8 @@ def dtw_distance(a: FloatArray, b: FloatArray, band_fraction: float = BAND_FRACT
     ):
         kwargs = dict(_C_KWARGS)
         kwargs["window"] = window
+        if abandon_above is not None and math.isfinite(abandon_above):
+            kwargs["max_dist"] = abandon_above * (len(a) + len(b)) * (1 + 1e-9)
         d = _dtw_cc.distance_ndim(a, b, **kwargs)
     else:
         d = dtw_ndim.distance_fast(

@@ -510,7 +510,9 @@ def _fold(
     )
 
 
-def time_verifications(data: SignatureSet, model: Model, samples: int = 60, seed: int = 7) -> float:
+def time_verifications(
+    data: SignatureSet, model: Model, samples: int = 200, seed: int = 7
+) -> float:
     """Median wall time (ms) of ``Verifier.verify`` for a probe against 5 references.
 
     References are prepared once per writer (the verifier caches prepared reference sets, as

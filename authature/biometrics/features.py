@@ -19,6 +19,7 @@ was evaluated on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,9 @@ def resample(c: Capture, step_ms: float = SAMPLE_MS) -> list[FloatArray]:
     return list(np.split(pts, np.cumsum(counts)[:-1]))
 
 
-def _resampled(c: Capture, step_ms: float = SAMPLE_MS) -> tuple[FloatArray, FloatArray]:
+def _resampled(
+    c: Capture, step_ms: float = SAMPLE_MS
+) -> tuple[FloatArray, np.ndarray[Any, np.dtype[np.int64]]]:
     """All strokes resampled at ``step_ms`` in one pass, and the number of samples per stroke.
 
     Samples sharing a timestamp inside a stroke collapse to the last one (the freshest

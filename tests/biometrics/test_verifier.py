@@ -33,8 +33,8 @@ def test_replay_with_tiny_noise_is_still_a_replay(make_payload: Any) -> None:
 
 def test_template_update_needs_a_clear_margin() -> None:
     v = Verifier()
-    assert v.template_update_ok(Decision(True, 2.5, 0.0, "accepted"))
-    assert not v.template_update_ok(Decision(True, 0.2, 0.0, "accepted"))
+    assert v.template_update_ok(Decision(True, 3.5, 0.0, "accepted"))
+    assert not v.template_update_ok(Decision(True, 2.5, 0.0, "accepted"))
     assert not v.template_update_ok(Decision(False, 5.0, 0.0, "replay"))
     assert not v.template_update_ok(Decision(False, -1.0, 0.0, "rejected"))
 
@@ -109,3 +109,22 @@ def test_no_two_genuine_signatures_look_like_replays(svc: Path) -> None:
             caps = [load_signature(svc / task / f"U{user}S{n}.TXT") for n in range(1, 21)]
             for i, c in enumerate(caps):
                 assert not v.is_replay(c, caps[:i] + caps[i + 1 :])
+
+
+@pytest.mark.data
+def test_server_score_is_the_evaluated_score(svc: Path) -> None:
+    # verify() abandons shape comparisons that cannot beat the nearest one; the evaluation
+    # computes every distance.  Both must give the same score.
+    import numpy as np
+
+    from authature.biometrics.verifier import distances, score_vector
+
+    folder = svc / "Task1"
+    v = Verifier()
+    refs = [load_signature(folder / f"U19S{n}.TXT") for n in (2, 4, 6, 8, 10)]
+    tpl = v.template(refs)
+    for n in (11, 17, 23, 35):
+        p = v.prepare(load_signature(folder / f"U19S{n}.TXT"))
+        full = np.stack([distances(p, r) for r in tpl.refs], axis=1)
+        expected = v.model_for(False).score(score_vector(full, tpl.mutual))
+        assert v.score(tpl, p) == pytest.approx(expected, abs=1e-12)
