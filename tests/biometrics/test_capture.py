@@ -125,7 +125,7 @@ def test_non_objects_are_capture_errors(payload: object) -> None:
 
 
 def _mutations(value: Any, rng: random.Random) -> Any:
-    choices = [
+    choices: list[Any] = [
         None,
         True,
         False,
