@@ -118,15 +118,34 @@ class Model:
         return float(vector @ self.weights + self.bias)
 
 
+_PRESSURE_COLUMNS = (6, 7)
+
+
 def prepare(c: Capture) -> Prepared:
     local = local_features(c)
-    channels = tuple(np.ascontiguousarray(local[:, list(cols)]) for cols in CHANNELS)
-    return Prepared(channels, c.has_pressure)
+    channels = []
+    for cols in CHANNELS:
+        seq = local[:, list(cols)]
+        # All-zero pressure columns (a mouse, a finger, Task 1 data) add nothing to a Euclidean
+        # cost; dropping them saves a tenth of the DTW time.
+        width = seq.shape[1]
+        while width > 1 and cols[width - 1] in _PRESSURE_COLUMNS and not seq[:, width - 1].any():
+            width -= 1
+        channels.append(np.ascontiguousarray(seq[:, :width]))
+    return Prepared(tuple(channels), c.has_pressure)
+
+
+def _dtw(x: FloatArray, y: FloatArray, abandon_above: float | None = None) -> float:
+    """DTW on the columns both sequences have (the missing ones are all zero)."""
+    if x.shape[1] != y.shape[1]:
+        w = min(x.shape[1], y.shape[1])
+        x, y = np.ascontiguousarray(x[:, :w]), np.ascontiguousarray(y[:, :w])
+    return dtw_distance(x, y, abandon_above=abandon_above)
 
 
 def distances(a: Prepared, b: Prepared) -> FloatArray:
     """DTW distance between two prepared captures, one per channel."""
-    return np.array([dtw_distance(x, y) for x, y in zip(a.channels, b.channels, strict=True)])
+    return np.array([_dtw(x, y) for x, y in zip(a.channels, b.channels, strict=True)])
 
 
 def probe_distances(probe: Prepared, refs: Sequence[Prepared]) -> FloatArray:
@@ -139,11 +158,11 @@ def probe_distances(probe: Prepared, refs: Sequence[Prepared]) -> FloatArray:
     """
     k = len(refs)
     out = np.full((len(CHANNELS), k), math.inf)
-    out[0] = [dtw_distance(probe.channels[0], r.channels[0]) for r in refs]
+    out[0] = [_dtw(probe.channels[0], r.channels[0]) for r in refs]
     for c in range(1, len(CHANNELS)):
         best = math.inf
         for i in np.argsort(out[0]):
-            d = dtw_distance(probe.channels[c], refs[i].channels[c], abandon_above=best)
+            d = _dtw(probe.channels[c], refs[i].channels[c], abandon_above=best)
             out[c, i] = d
             best = min(best, d)
     return out

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,19 @@ def test_server_score_is_the_evaluated_score(svc: Path) -> None:
         full = np.stack([distances(p, r) for r in tpl.refs], axis=1)
         expected = v.model_for(False).score(score_vector(full, tpl.mutual))
         assert v.score(tpl, p) == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_pen_probe_against_mouse_references_is_scored(make_payload: Any) -> None:
+    # Mouse references carry no pressure columns after preparation; the pen probe's are
+    # ignored for them, and the no-pressure model decides.
+    def flat(payload: dict[str, Any]) -> dict[str, Any]:
+        for stroke in payload["strokes"]:
+            for pt in stroke:
+                pt[3] = 0.5
+        return payload
+
+    refs = [parse_capture(flat(make_payload(phase=0.1 * i, jitter=2.0 * i))) for i in range(3)]
+    probe = parse_capture(make_payload(phase=0.6, jitter=5.0))
+    assert probe.has_pressure and not refs[0].has_pressure
+    d = Verifier().verify(refs, probe)
+    assert d.reason in ("accepted", "rejected") and math.isfinite(d.score)
