@@ -6,6 +6,9 @@ beside it) can write without "database is locked" errors. PostgreSQL is used as 
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,15 +25,44 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x417574686174  # "Authat": any fixed 64-bit number
 
 
+class _WriterQueue:
+    """SQLite runs one transaction at a time (ours all begin IMMEDIATE), and its busy handler
+    waits by sleeping 1, 2, 5, 10 ... ms: under load, waiting costs more than the transactions.
+    So a transaction queues here first: on a lock within the process, then on an flock of a
+    file beside the database across processes, which wakes the next waiter at once and which the
+    kernel releases if a process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    queue: _WriterQueue | None = None  # SQLite files only
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back on any exception."""
-        with self.sessions.begin() as session:
+        if self.queue is None:
+            with self.sessions.begin() as session:
+                yield session
+            return
+        with self.queue.turn(), self.sessions.begin() as session:
             yield session
 
     @property
@@ -48,10 +80,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_database(url: str) -> Database:
+    queue = None
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            queue = _WriterQueue(Path(path + ".lock"))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
@@ -72,7 +106,7 @@ def create_database(url: str) -> Database:
 
     else:
         engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+    return Database(engine, sessionmaker(engine, expire_on_commit=False), queue)
 
 
 def alembic_config(url: str) -> Config:
