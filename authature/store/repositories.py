@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from authature.oauth import ports
@@ -63,7 +63,30 @@ _SIGNATURES = _table(models.Signature)
 _ATTEMPTS = _table(models.VerificationAttempt)
 
 
-def _client(row: models.Client) -> ports.ClientRecord:
+def _by(table: Table, column: str) -> Select[Any]:
+    """`SELECT * FROM table WHERE column = :value`, built once: executing a prebuilt statement
+    skips constructing it and computing its cache key on every request."""
+    return select(table).where(table.c[column] == bindparam("value"))
+
+
+_CLIENT_BY_ID = _by(_CLIENTS, "client_id")
+_CLIENT_BY_PK = _by(_CLIENTS, "pk")
+_USER_BY_IDENTIFIER = _by(_USERS, "identifier")
+_USER_BY_PK = _by(_USERS, "pk")
+_REQUEST_FOR_UPDATE = _by(_REQUESTS, "handle_digest").with_for_update()
+_CODE = _by(_CODES, "code_digest")
+_USE_CODE = (
+    update(_CODES)
+    .where(_CODES.c.code_digest == bindparam("digest"), _CODES.c.used_at.is_(None))
+    .values(used_at=bindparam("now"))
+)
+_ACCESS_TOKEN = _by(_ACCESS, "token_digest")
+_REFRESH_TOKEN = _by(_REFRESH, "token_digest")
+_SIGNATURE = _by(_SIGNATURES, "pk")
+_INSERT = {t.name: insert(t) for t in (_REQUESTS, _CODES, _ACCESS, _REFRESH, _ATTEMPTS)}
+
+
+def _client(row: Any) -> ports.ClientRecord:  # an ORM object or a table row
     return _record(ports.ClientRecord, row, scopes=frozenset(row.scopes))
 
 
@@ -72,13 +95,12 @@ class SqlClientStore:
         self._s = session
 
     def by_client_id(self, client_id: str) -> ports.ClientRecord | None:
-        stmt = select(_CLIENTS).where(_CLIENTS.c.client_id == client_id)
-        row = _core(self._s).execute(stmt).first()
-        return _client(row) if row else None  # type: ignore[arg-type]
+        row = _core(self._s).execute(_CLIENT_BY_ID, {"value": client_id}).first()
+        return _client(row) if row else None
 
     def by_pk(self, pk: int) -> ports.ClientRecord | None:
-        row = _core(self._s).execute(select(_CLIENTS).where(_CLIENTS.c.pk == pk)).first()
-        return _client(row) if row else None  # type: ignore[arg-type]
+        row = _core(self._s).execute(_CLIENT_BY_PK, {"value": pk}).first()
+        return _client(row) if row else None
 
     def all(self) -> list[ports.ClientRecord]:
         return [
@@ -126,12 +148,11 @@ class SqlUserStore:
         self._s = session
 
     def by_identifier(self, identifier: str) -> ports.UserRecord | None:
-        stmt = select(_USERS).where(_USERS.c.identifier == identifier)
-        row = _core(self._s).execute(stmt).first()
+        row = _core(self._s).execute(_USER_BY_IDENTIFIER, {"value": identifier}).first()
         return _record(ports.UserRecord, row) if row else None
 
     def by_pk(self, pk: int) -> ports.UserRecord | None:
-        row = _core(self._s).execute(select(_USERS).where(_USERS.c.pk == pk)).first()
+        row = _core(self._s).execute(_USER_BY_PK, {"value": pk}).first()
         return _record(ports.UserRecord, row) if row else None
 
     def create(
@@ -153,7 +174,7 @@ class SqlUserStore:
         _core(self._s).execute(stmt)
 
 
-def _request(row: models.AuthRequest) -> ports.AuthRequestRecord:
+def _request(row: Any) -> ports.AuthRequestRecord:  # an ORM object or a table row
     blobs = tuple(base64.b64decode(b) for b in row.enrollment_blobs)
     return _record(ports.AuthRequestRecord, row, enrollment_blobs=blobs)
 
@@ -165,12 +186,11 @@ class SqlAuthRequestStore:
     def add(self, record: ports.AuthRequestRecord) -> None:
         blobs = [base64.b64encode(b).decode() for b in record.enrollment_blobs]
         values = _values(record, enrollment_blobs=blobs)
-        _core(self._s).execute(insert(_REQUESTS).values(**values))
+        _core(self._s).execute(_INSERT["auth_requests"], values)
 
     def get(self, handle_digest: str) -> ports.AuthRequestRecord | None:
-        stmt = select(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest)
-        row = _core(self._s).execute(stmt.with_for_update()).first()
-        return _request(row) if row else None  # type: ignore[arg-type]
+        row = _core(self._s).execute(_REQUEST_FOR_UPDATE, {"value": handle_digest}).first()
+        return _request(row) if row else None
 
     def update(self, handle_digest: str, **changes: object) -> None:
         if "enrollment_blobs" in changes:
@@ -193,18 +213,14 @@ class SqlCodeStore:
         self._s = session
 
     def add(self, record: ports.CodeRecord) -> None:
-        _core(self._s).execute(insert(_CODES).values(**_values(record)))
+        _core(self._s).execute(_INSERT["authorization_codes"], _values(record))
 
     def consume(self, code_digest: str, now: datetime) -> tuple[ports.CodeRecord | None, bool]:
         # A conditional UPDATE is atomic in both databases: of concurrent redeemers exactly
         # one changes the row (RFC 6749 4.1.2: a code is used once).
         connection = _core(self._s)
-        first = connection.execute(
-            update(_CODES)
-            .where(_CODES.c.code_digest == code_digest, _CODES.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-        row = connection.execute(select(_CODES).where(_CODES.c.code_digest == code_digest)).first()
+        first = connection.execute(_USE_CODE, {"digest": code_digest, "now": now})
+        row = connection.execute(_CODE, {"value": code_digest}).first()
         if row is None:
             return None, False
         return _record(ports.CodeRecord, row), first.rowcount == 1
@@ -215,19 +231,17 @@ class SqlTokenStore:
         self._s = session
 
     def add_access(self, record: ports.AccessTokenRecord) -> None:
-        _core(self._s).execute(insert(_ACCESS).values(**_values(record)))
+        _core(self._s).execute(_INSERT["access_tokens"], _values(record))
 
     def access(self, token_digest: str) -> ports.AccessTokenRecord | None:
-        stmt = select(_ACCESS).where(_ACCESS.c.token_digest == token_digest)
-        row = _core(self._s).execute(stmt).first()
+        row = _core(self._s).execute(_ACCESS_TOKEN, {"value": token_digest}).first()
         return _record(ports.AccessTokenRecord, row) if row else None
 
     def add_refresh(self, record: ports.RefreshTokenRecord) -> None:
-        _core(self._s).execute(insert(_REFRESH).values(**_values(record)))
+        _core(self._s).execute(_INSERT["refresh_tokens"], _values(record))
 
     def refresh(self, token_digest: str) -> ports.RefreshTokenRecord | None:
-        stmt = select(_REFRESH).where(_REFRESH.c.token_digest == token_digest)
-        row = _core(self._s).execute(stmt).first()
+        row = _core(self._s).execute(_REFRESH_TOKEN, {"value": token_digest}).first()
         return _record(ports.RefreshTokenRecord, row) if row else None
 
     def use_refresh(self, token_digest: str, now: datetime) -> bool:
@@ -299,7 +313,7 @@ class SqlSignatureStore:
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def by_pk(self, pk: int) -> ports.SignatureRecord | None:
-        row = _core(self._s).execute(select(_SIGNATURES).where(_SIGNATURES.c.pk == pk)).first()
+        row = _core(self._s).execute(_SIGNATURE, {"value": pk}).first()
         return _record(ports.SignatureRecord, row) if row else None
 
     def retire_oldest_references(self, user_pk: int, keep: int) -> None:
@@ -324,15 +338,16 @@ class SqlAttemptStore:
         threshold: float | None,
     ) -> None:
         _core(self._s).execute(
-            insert(_ATTEMPTS).values(
-                user_pk=user_pk,
-                client_pk=client_pk,
-                at=now,
-                accepted=accepted,
-                reason=reason,
-                score=score,
-                threshold=threshold,
-            )
+            _INSERT["verification_attempts"],
+            {
+                "user_pk": user_pk,
+                "client_pk": client_pk,
+                "at": now,
+                "accepted": accepted,
+                "reason": reason,
+                "score": score,
+                "threshold": threshold,
+            },
         )
 
     def failures_since(self, user_pk: int, since: datetime) -> int:
