@@ -2,9 +2,10 @@
 
 Three places count (limits in `config.RateLimits`, 0 = off):
 
-- per IP address, before the route runs (`RateLimitMiddleware`): `POST /oauth/token`, the
-  signature fetch (`/oauth/signatures/<token>`, `/oauth/signature`) and the sign-in pages'
-  signature POSTs;
+- per IP address (`RateLimitMiddleware`): `POST /oauth/token` and the signature fetch
+  (`/oauth/signatures/<token>`, `/oauth/signature`) are counted in the same transaction as the
+  client's hit (below), or after the answer if the request failed before client authentication;
+  the sign-in pages' signature POSTs are counted before the route runs;
 - per client, once the client has authenticated (`LimitedOAuthServer.authenticate`): so that
   nobody can spend another client's allowance by naming it;
 - per identifier, in the sign-in step's own transaction just before the verifier runs
@@ -18,9 +19,11 @@ Over a limit the answer is RFC 6585 `429` with `Retry-After` and the usual error
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +98,25 @@ class RateLimiter:
                 self.check(session, hits)
 
 
+@dataclass
+class _PendingHit:
+    """A per-IP hit the middleware left for `authenticate` to count with the client's, so that
+    an authenticated call costs one counting transaction instead of two."""
+
+    rule: _Rule
+    ip: str
+    counted: bool = False
+
+    def take(self) -> dict[str, tuple[int, str]]:
+        if self.counted:
+            return {}
+        self.counted = True
+        return {self.rule.name: (self.rule.limit, self.ip)}
+
+
+_pending_hit: ContextVar[_PendingHit | None] = ContextVar("authature_pending_hit", default=None)
+
+
 class LimitedOAuthServer(OAuthServer):
     """The OAuth engine with a per-client limit on every client-authenticated call."""
 
@@ -103,10 +125,16 @@ class LimitedOAuthServer(OAuthServer):
     def authenticate(
         self, authorization: str | None, form: Mapping[str, str], *, allow_public: bool = True
     ) -> ClientRecord:
-        client = super().authenticate(authorization, form, allow_public=allow_public)
+        pending = _pending_hit.get()
+        try:
+            client = super().authenticate(authorization, form, allow_public=allow_public)
+        except errors.OAuthError:
+            if self.limiter is not None and pending is not None:
+                self.limiter.check_alone(pending.take())  # over the limit: 429, not 401
+            raise
         if self.limiter is not None:
-            limit = self.limiter.limits.per_client
-            self.limiter.check_alone({"client": (limit, client.client_id)})
+            hits = {"client": (self.limiter.limits.per_client, client.client_id)}
+            self.limiter.check_alone(hits | (pending.take() if pending else {}))
         return client
 
 
@@ -149,16 +177,30 @@ class RateLimitMiddleware:
         self.on_error = on_error  # app.handle_oauth_error: page or JSON, like every error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rule = None
         if scope["type"] == "http":
             rule = _ip_rule(scope["method"], scope["path"], self.limiter.limits)
-            if rule is not None and rule.limit > 0:
-                ip = (scope.get("client") or ("unknown", 0))[0]
-                try:
-                    await run_in_threadpool(
-                        self.limiter.check_alone, {rule.name: (rule.limit, str(ip))}
-                    )
-                except errors.OAuthError as exc:
-                    response = await self.on_error(Request(scope, receive), exc)
-                    await response(scope, receive, send)
-                    return
+        if rule is None or rule.limit <= 0:
+            await self.app(scope, receive, send)
+            return
+        ip = str((scope.get("client") or ("unknown", 0))[0])
+        if rule.name != "verify-ip":
+            # Token and signature endpoints: `authenticate` counts this hit together with the
+            # client's; a request that never gets that far is counted once it is answered.
+            pending = _PendingHit(rule, ip)
+            token = _pending_hit.set(pending)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                _pending_hit.reset(token)
+                if not pending.counted:
+                    with contextlib.suppress(errors.OAuthError):
+                        await run_in_threadpool(self.limiter.check_alone, pending.take())
+            return
+        try:
+            await run_in_threadpool(self.limiter.check_alone, {rule.name: (rule.limit, ip)})
+        except errors.OAuthError as exc:
+            response = await self.on_error(Request(scope, receive), exc)
+            await response(scope, receive, send)
+            return
         await self.app(scope, receive, send)

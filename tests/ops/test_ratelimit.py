@@ -55,6 +55,15 @@ def test_token_endpoint_per_ip_limit_answers_429_with_retry_after(
             assert_rate_limited(r)
 
 
+def test_requests_refused_before_client_authentication_count_too(
+    tmp_path: Path, database_url: str
+) -> None:
+    with _limited(tmp_path, database_url, token_per_ip=3) as server, server.http() as http:
+        malformed = [http.post("/oauth/token", json={"code": "x"}) for _ in range(3)]
+        assert [r.status_code for r in malformed] == [400] * 3
+        assert_rate_limited(http.post("/oauth/token", data={"code": "x"}))
+
+
 def test_per_client_limit_counts_only_that_authenticated_client(
     tmp_path: Path, database_url: str
 ) -> None:
