@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -65,6 +65,17 @@ class Database:
         with self.queue.turn(), self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One unit of work on a bare connection (no ORM session): committed when the block
+        ends, rolled back on any exception."""
+        if self.queue is None:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with self.queue.turn(), self.engine.begin() as connection:
+            yield connection
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -102,7 +113,8 @@ def create_database(url: str) -> Database:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight to the driver: through SQLAlchemy this statement cost as much as a query.
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
     else:
         engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, delete
+from sqlalchemy import Connection, bindparam, case, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import ReturningInsert
 
 from authature.store.models import RateLimitCounter
@@ -48,12 +47,12 @@ _UPSERTS = {name: _upsert(name) for name in ("postgresql", "sqlite")}
 
 
 class SqlRateLimitStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
 
     def hit(self, keys: Sequence[str], window_end: int) -> list[Count]:
         """Count one hit on each key for the window ending at `window_end`; return the totals."""
-        connection = self._s.connection()
+        connection = self._c
         stmt = _UPSERTS[connection.dialect.name]
         counts = []
         for key in dict.fromkeys(keys):
@@ -63,7 +62,6 @@ class SqlRateLimitStore:
 
     def forget_ended(self, now_seconds: int) -> int:
         """Delete counters whose window has ended (they would restart at 1 anyway)."""
-        result = self._s.execute(
-            delete(RateLimitCounter).where(RateLimitCounter.window_end <= now_seconds)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        stmt = delete(RateLimitCounter).where(RateLimitCounter.window_end <= now_seconds)
+        result = self._c.execute(stmt)
+        return int(result.rowcount)

@@ -35,16 +35,38 @@ def _values(record: object, **overrides: object) -> dict[str, object]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
-def _core(session: Session) -> Connection:
-    """The session's own connection, for Core statements on the hot paths.
+class _Unit:
+    """One unit of work: its transaction's connection, and an ORM session on that connection
+    made only if an operator path asks for one (client and user creation, client updates).
 
-    Selecting and changing rows as plain table rows skips the ORM's identity map and unit of
-    work, which cost several times the query itself. Pending ORM objects (created by the
-    operator paths, which still use the ORM) are flushed first so that every statement sees them.
+    The per-request paths run Core statements on the connection alone: a Session per request
+    (begin, connection, commit, close) cost more than the statements themselves.
     """
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    return session.connection()
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._orm: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._orm is None:
+            self._orm = Session(bind=self.connection, expire_on_commit=False)
+        return self._orm
+
+    def core(self) -> Connection:
+        """The connection, after flushing any pending ORM objects so statements see them."""
+        orm = self._orm
+        if orm is not None and (orm.new or orm.dirty or orm.deleted):
+            orm.flush()
+        return self.connection
+
+    def finish(self) -> None:
+        if self._orm is not None:
+            self._orm.flush()
+
+    def close(self) -> None:
+        if self._orm is not None:
+            self._orm.close()
 
 
 def _table(model: type[models.Base]) -> Table:
@@ -91,20 +113,21 @@ def _client(row: Any) -> ports.ClientRecord:  # an ORM object or a table row
 
 
 class SqlClientStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
 
     def by_client_id(self, client_id: str) -> ports.ClientRecord | None:
-        row = _core(self._s).execute(_CLIENT_BY_ID, {"value": client_id}).first()
+        row = self._u.core().execute(_CLIENT_BY_ID, {"value": client_id}).first()
         return _client(row) if row else None
 
     def by_pk(self, pk: int) -> ports.ClientRecord | None:
-        row = _core(self._s).execute(_CLIENT_BY_PK, {"value": pk}).first()
+        row = self._u.core().execute(_CLIENT_BY_PK, {"value": pk}).first()
         return _client(row) if row else None
 
     def all(self) -> list[ports.ClientRecord]:
         return [
-            _client(r) for r in self._s.scalars(select(models.Client).order_by(models.Client.pk))
+            _client(r)
+            for r in self._u.session.scalars(select(models.Client).order_by(models.Client.pk))
         ]
 
     def create(
@@ -129,30 +152,30 @@ class SqlClientStore:
             disabled=False,
             created_at=now,
         )
-        self._s.add(row)
-        self._s.flush()
+        self._u.session.add(row)
+        self._u.session.flush()
         return _client(row)
 
     def update(self, pk: int, **changes: object) -> ports.ClientRecord | None:
-        row = self._s.get(models.Client, pk)
+        row = self._u.session.get(models.Client, pk)
         if row is None:
             return None
         for key, value in changes.items():
             setattr(row, key, value)
-        self._s.flush()
+        self._u.session.flush()
         return _client(row)
 
 
 class SqlUserStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
 
     def by_identifier(self, identifier: str) -> ports.UserRecord | None:
-        row = _core(self._s).execute(_USER_BY_IDENTIFIER, {"value": identifier}).first()
+        row = self._u.core().execute(_USER_BY_IDENTIFIER, {"value": identifier}).first()
         return _record(ports.UserRecord, row) if row else None
 
     def by_pk(self, pk: int) -> ports.UserRecord | None:
-        row = _core(self._s).execute(_USER_BY_PK, {"value": pk}).first()
+        row = self._u.core().execute(_USER_BY_PK, {"value": pk}).first()
         return _record(ports.UserRecord, row) if row else None
 
     def create(
@@ -165,13 +188,13 @@ class SqlUserStore:
             mobile=mobile,
             created_at=now,
         )
-        self._s.add(row)
-        self._s.flush()
+        self._u.session.add(row)
+        self._u.session.flush()
         return _record(ports.UserRecord, row)
 
     def lock(self, user_pk: int, until: datetime | None) -> None:
         stmt = update(_USERS).where(_USERS.c.pk == user_pk).values(locked_until=until)
-        _core(self._s).execute(stmt)
+        self._u.core().execute(stmt)
 
 
 def _request(row: Any) -> ports.AuthRequestRecord:  # an ORM object or a table row
@@ -180,16 +203,16 @@ def _request(row: Any) -> ports.AuthRequestRecord:  # an ORM object or a table r
 
 
 class SqlAuthRequestStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
 
     def add(self, record: ports.AuthRequestRecord) -> None:
         blobs = [base64.b64encode(b).decode() for b in record.enrollment_blobs]
         values = _values(record, enrollment_blobs=blobs)
-        _core(self._s).execute(_INSERT["auth_requests"], values)
+        self._u.core().execute(_INSERT["auth_requests"], values)
 
     def get(self, handle_digest: str) -> ports.AuthRequestRecord | None:
-        row = _core(self._s).execute(_REQUEST_FOR_UPDATE, {"value": handle_digest}).first()
+        row = self._u.core().execute(_REQUEST_FOR_UPDATE, {"value": handle_digest}).first()
         return _request(row) if row else None
 
     def update(self, handle_digest: str, **changes: object) -> None:
@@ -199,26 +222,26 @@ class SqlAuthRequestStore:
             changes["enrollment_blobs"] = [base64.b64encode(b).decode() for b in blobs]
         if "scopes" in changes:
             changes["scopes"] = list(changes["scopes"])  # type: ignore[call-overload]
-        _core(self._s).execute(
+        self._u.core().execute(
             update(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest).values(**changes)
         )
 
     def delete(self, handle_digest: str) -> None:
         stmt = delete(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest)
-        _core(self._s).execute(stmt)
+        self._u.core().execute(stmt)
 
 
 class SqlCodeStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
 
     def add(self, record: ports.CodeRecord) -> None:
-        _core(self._s).execute(_INSERT["authorization_codes"], _values(record))
+        self._u.core().execute(_INSERT["authorization_codes"], _values(record))
 
     def consume(self, code_digest: str, now: datetime) -> tuple[ports.CodeRecord | None, bool]:
         # A conditional UPDATE is atomic in both databases: of concurrent redeemers exactly
         # one changes the row (RFC 6749 4.1.2: a code is used once).
-        connection = _core(self._s)
+        connection = self._u.core()
         first = connection.execute(_USE_CODE, {"digest": code_digest, "now": now})
         row = connection.execute(_CODE, {"value": code_digest}).first()
         if row is None:
@@ -227,25 +250,25 @@ class SqlCodeStore:
 
 
 class SqlTokenStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
 
     def add_access(self, record: ports.AccessTokenRecord) -> None:
-        _core(self._s).execute(_INSERT["access_tokens"], _values(record))
+        self._u.core().execute(_INSERT["access_tokens"], _values(record))
 
     def access(self, token_digest: str) -> ports.AccessTokenRecord | None:
-        row = _core(self._s).execute(_ACCESS_TOKEN, {"value": token_digest}).first()
+        row = self._u.core().execute(_ACCESS_TOKEN, {"value": token_digest}).first()
         return _record(ports.AccessTokenRecord, row) if row else None
 
     def add_refresh(self, record: ports.RefreshTokenRecord) -> None:
-        _core(self._s).execute(_INSERT["refresh_tokens"], _values(record))
+        self._u.core().execute(_INSERT["refresh_tokens"], _values(record))
 
     def refresh(self, token_digest: str) -> ports.RefreshTokenRecord | None:
-        row = _core(self._s).execute(_REFRESH_TOKEN, {"value": token_digest}).first()
+        row = self._u.core().execute(_REFRESH_TOKEN, {"value": token_digest}).first()
         return _record(ports.RefreshTokenRecord, row) if row else None
 
     def use_refresh(self, token_digest: str, now: datetime) -> bool:
-        result = _core(self._s).execute(
+        result = self._u.core().execute(
             update(_REFRESH)
             .where(_REFRESH.c.token_digest == token_digest, _REFRESH.c.used_at.is_(None))
             .values(used_at=now)
@@ -253,7 +276,7 @@ class SqlTokenStore:
         return result.rowcount == 1
 
     def revoke_family(self, family: str, now: datetime) -> None:
-        connection = _core(self._s)
+        connection = self._u.core()
         for table in (_ACCESS, _REFRESH):
             connection.execute(
                 update(table)
@@ -263,25 +286,25 @@ class SqlTokenStore:
 
     def revoke_by_code(self, code_digest: str, now: datetime) -> None:
         stmt = select(_ACCESS.c.family).where(_ACCESS.c.code_digest == code_digest)
-        families = _core(self._s).execute(stmt).scalars().all()
+        families = self._u.core().execute(stmt).scalars().all()
         for family in set(families):
             self.revoke_family(family, now)
 
     def revoke_access(self, token_digest: str, now: datetime) -> None:
         stmt = update(_ACCESS).where(_ACCESS.c.token_digest == token_digest)
-        _core(self._s).execute(stmt.values(revoked_at=now))
+        self._u.core().execute(stmt.values(revoked_at=now))
 
     def families_of(self, digests: Sequence[str]) -> list[str]:
         stmt = select(_ACCESS.c.family).where(_ACCESS.c.token_digest.in_(list(digests)))
-        return list(_core(self._s).execute(stmt).scalars())
+        return list(self._u.core().execute(stmt).scalars())
 
 
 class SqlSignatureStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
 
     def add(self, user_pk: int, role: str, sealed_for: ports.SealFn, now: datetime) -> int:
-        connection = _core(self._s)
+        connection = self._u.core()
         new = insert(_SIGNATURES).values(
             user_pk=user_pk, role=role, active=True, sealed=b"", created_at=now
         )
@@ -292,7 +315,7 @@ class SqlSignatureStore:
         return pk
 
     def references(self, user_pk: int) -> list[ports.SignatureRecord]:
-        rows = _core(self._s).execute(
+        rows = self._u.core().execute(
             select(_SIGNATURES)
             .where(
                 _SIGNATURES.c.user_pk == user_pk,
@@ -304,7 +327,7 @@ class SqlSignatureStore:
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def recent_signed(self, user_pk: int, limit: int) -> list[ports.SignatureRecord]:
-        rows = _core(self._s).execute(
+        rows = self._u.core().execute(
             select(_SIGNATURES)
             .where(_SIGNATURES.c.user_pk == user_pk, _SIGNATURES.c.role == "signed")
             .order_by(_SIGNATURES.c.pk.desc())
@@ -313,19 +336,19 @@ class SqlSignatureStore:
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def by_pk(self, pk: int) -> ports.SignatureRecord | None:
-        row = _core(self._s).execute(_SIGNATURE, {"value": pk}).first()
+        row = self._u.core().execute(_SIGNATURE, {"value": pk}).first()
         return _record(ports.SignatureRecord, row) if row else None
 
     def retire_oldest_references(self, user_pk: int, keep: int) -> None:
         refs = self.references(user_pk)
         for ref in refs[: max(0, len(refs) - keep)]:
             stmt = update(_SIGNATURES).where(_SIGNATURES.c.pk == ref.pk).values(active=False)
-            _core(self._s).execute(stmt)
+            self._u.core().execute(stmt)
 
 
 class SqlAttemptStore:
-    def __init__(self, session: Session) -> None:
-        self._s = session
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
 
     def record(
         self,
@@ -337,7 +360,7 @@ class SqlAttemptStore:
         score: float | None,
         threshold: float | None,
     ) -> None:
-        _core(self._s).execute(
+        self._u.core().execute(
             _INSERT["verification_attempts"],
             {
                 "user_pk": user_pk,
@@ -352,7 +375,7 @@ class SqlAttemptStore:
 
     def failures_since(self, user_pk: int, since: datetime) -> int:
         """Rejected attempts since `since`, counting only those after the last acceptance."""
-        connection = _core(self._s)
+        connection = self._u.core()
         last_ok = connection.execute(
             select(func.max(_ATTEMPTS.c.at)).where(
                 _ATTEMPTS.c.user_pk == user_pk, _ATTEMPTS.c.accepted.is_(True)
@@ -371,7 +394,7 @@ class SqlAttemptStore:
 
 @dataclass
 class SqlRepos:
-    session: Session
+    unit: _Unit
     clients: SqlClientStore
     users: SqlUserStore
     requests: SqlAuthRequestStore
@@ -379,6 +402,15 @@ class SqlRepos:
     tokens: SqlTokenStore
     signatures: SqlSignatureStore
     attempts: SqlAttemptStore
+
+    @property
+    def connection(self) -> Connection:
+        """For statements of other stores (rate limits) in this unit of work."""
+        return self.unit.core()
+
+    @property
+    def session(self) -> Session:
+        return self.unit.session
 
 
 class SqlUnitOfWork:
@@ -389,14 +421,19 @@ class SqlUnitOfWork:
 
     @contextmanager
     def __call__(self) -> Iterator[SqlRepos]:
-        with self.database.transaction() as s:
-            yield SqlRepos(
-                session=s,
-                clients=SqlClientStore(s),
-                users=SqlUserStore(s),
-                requests=SqlAuthRequestStore(s),
-                codes=SqlCodeStore(s),
-                tokens=SqlTokenStore(s),
-                signatures=SqlSignatureStore(s),
-                attempts=SqlAttemptStore(s),
-            )
+        with self.database.begin() as connection:
+            unit = _Unit(connection)
+            try:
+                yield SqlRepos(
+                    unit=unit,
+                    clients=SqlClientStore(unit),
+                    users=SqlUserStore(unit),
+                    requests=SqlAuthRequestStore(unit),
+                    codes=SqlCodeStore(unit),
+                    tokens=SqlTokenStore(unit),
+                    signatures=SqlSignatureStore(unit),
+                    attempts=SqlAttemptStore(unit),
+                )
+                unit.finish()
+            finally:
+                unit.close()

@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -70,8 +70,8 @@ class RateLimiter:
     def _key(self, rule: str, subject: str) -> str:
         return f"{rule}:{self.keys.digest(subject, 'rate_limit:' + rule)[:40]}"
 
-    def check(self, session: Session, hits: Mapping[str, tuple[int, str]]) -> None:
-        """Count `{rule: (limit, subject)}` in `session`; raise `rate_limited` if one is over.
+    def check(self, connection: Connection, hits: Mapping[str, tuple[int, str]]) -> None:
+        """Count `{rule: (limit, subject)}` on `connection`; raise `rate_limited` if one is over.
 
         Runs in the caller's transaction: on SQLite a second transaction would wait for the
         write lock this one may already hold.
@@ -82,7 +82,7 @@ class RateLimiter:
         now = self.now_seconds()
         window = self.limits.window_seconds
         window_end = (int(now) // window + 1) * window
-        store = SqlRateLimitStore(session)
+        store = SqlRateLimitStore(connection)
         keys = {self._key(rule, subject): limit for rule, (limit, subject) in active.items()}
         counts = store.hit(list(keys), window_end)
         if random.random() < _CLEANUP_CHANCE:  # noqa: S311 - not a secret
@@ -94,8 +94,8 @@ class RateLimiter:
     def check_alone(self, hits: Mapping[str, tuple[int, str]]) -> None:
         """`check` in a transaction of its own."""
         if any(limit > 0 for limit, _ in hits.values()):
-            with self.database.transaction() as session:
-                self.check(session, hits)
+            with self.database.begin() as connection:
+                self.check(connection, hits)
 
 
 @dataclass
@@ -146,10 +146,10 @@ class LimitObserver:
         self.then = then  # another observer (metrics), or None
 
     def before_verify(self, repos: Repos, identifier: str) -> None:
-        session = getattr(repos, "session", None)
-        if isinstance(session, Session):
+        connection = getattr(repos, "connection", None)  # SqlRepos: this step's transaction
+        if isinstance(connection, Connection):
             limit = self.limiter.limits.verify_per_identifier
-            self.limiter.check(session, {"verify-identifier": (limit, identifier)})
+            self.limiter.check(connection, {"verify-identifier": (limit, identifier)})
         if self.then is not None:
             self.then.before_verify(repos, identifier)
 
