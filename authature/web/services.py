@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from authature.biometrics.verifier import Verifier
 from authature.config import Settings
@@ -18,6 +22,8 @@ from authature.store.db import Database, create_database, upgrade
 from authature.store.repositories import SqlUnitOfWork
 from authature.web.metrics import Metrics, MetricsObserver
 from authature.web.ratelimit import LimitedOAuthServer, LimitObserver, RateLimiter
+
+T = TypeVar("T")
 
 
 class SystemClock:
@@ -37,6 +43,18 @@ class Services:
     issuer: str
     limiter: RateLimiter
     metrics: Metrics | None
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking service call: in a worker thread, or inline with SQLite.
+
+        With SQLite a call takes a fraction of a millisecond on local files and its transactions
+        run one at a time anyway (see `store.db`); handing it to a thread and back cost more
+        CPU than the call itself (twice the total for a token verification). PostgreSQL calls
+        wait on the network, so they go to the thread pool.
+        """
+        if self.database.is_sqlite:
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
 
 
 def build_services(
