@@ -6,7 +6,6 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -53,9 +52,9 @@ async def token(request: Request) -> Response:
     return json_response(answer.body, answer.status)
 
 
-def verify_token(request: Request) -> Response:
+async def verify_token(request: Request) -> Response:
     query = single_query(request)
-    _services(request).oauth.verify_token(_bearer(request), query)
+    await _threaded(request, _services(request).oauth.verify_token, _bearer(request), query)
     return json_response({"status": "ok"})
 
 
@@ -88,7 +87,8 @@ async def signature(request: Request) -> Response:
 
 
 async def _threaded(request: Request, fn: Callable[..., T], *args: Any) -> T:
-    return await run_in_threadpool(fn, *args)
+    """A blocking call: in the thread pool, or inline with SQLite (see `Services.call`)."""
+    return await _services(request).call(fn, *args)
 
 
 routes = [
