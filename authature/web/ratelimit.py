@@ -176,6 +176,12 @@ class RateLimitMiddleware:
         self.limiter = limiter
         self.on_error = on_error  # app.handle_oauth_error: page or JSON, like every error
 
+    async def _count(self, hits: dict[str, tuple[int, str]]) -> None:
+        if self.limiter.database.is_sqlite:  # inline, like Services.call
+            self.limiter.check_alone(hits)
+        else:
+            await run_in_threadpool(self.limiter.check_alone, hits)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = None
         if scope["type"] == "http":
@@ -195,10 +201,10 @@ class RateLimitMiddleware:
                 _pending_hit.reset(token)
                 if not pending.counted:
                     with contextlib.suppress(errors.OAuthError):
-                        await run_in_threadpool(self.limiter.check_alone, pending.take())
+                        await self._count(pending.take())
             return
         try:
-            await run_in_threadpool(self.limiter.check_alone, {rule.name: (rule.limit, ip)})
+            await self._count({rule.name: (rule.limit, ip)})
         except errors.OAuthError as exc:
             response = await self.on_error(Request(scope, receive), exc)
             await response(scope, receive, send)
