@@ -41,6 +41,15 @@ def _float(env: Mapping[str, str], name: str) -> float | None:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _calls(env: Mapping[str, str]) -> bool | None:
+    raw = env.get("AUTHATURE_DATABASE_CALLS", "").lower()
+    if raw in {"", "auto"}:
+        return None
+    if raw not in {"inline", "threads"}:
+        raise ConfigError(f"AUTHATURE_DATABASE_CALLS must be inline, threads or auto, got {raw!r}")
+    return raw == "inline"
+
+
 @dataclass(frozen=True)
 class RateLimits:
     """Requests allowed per fixed window, counted in the database across all processes.
@@ -97,6 +106,7 @@ class Settings:
     signing_key_file: Path | None = None
     rate_limits: RateLimits = field(default_factory=RateLimits)
     metrics: bool = True
+    inline_database_calls: bool | None = None  # None: inline with SQLite, threads otherwise
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -131,4 +141,5 @@ class Settings:
             ),
             rate_limits=RateLimits.from_env(env),
             metrics=env.get("AUTHATURE_METRICS", "1").lower() not in {"0", "off", "false"},
+            inline_database_calls=_calls(env),
         )
