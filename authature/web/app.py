@@ -190,7 +190,12 @@ def create_app(
         retry_after = settings.maintenance_retry_after_seconds
         middleware.append(Middleware(_Maintenance, retry_after_seconds=retry_after))
     middleware.append(
-        Middleware(RateLimitMiddleware, limiter=services.limiter, on_error=handle_oauth_error)
+        Middleware(
+            RateLimitMiddleware,
+            limiter=services.limiter,
+            on_error=handle_oauth_error,
+            call=services.call,
+        )
     )
     app = Starlette(
         routes=routes,

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -171,16 +170,14 @@ def _ip_rule(method: str, path: str, limits: RateLimits) -> _Rule | None:
 class RateLimitMiddleware:
     """Per-IP limits, counted before the route runs (pure ASGI, so bodies are not touched)."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, on_error: Any) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, on_error: Any, call: Any) -> None:
         self.app = app
         self.limiter = limiter
         self.on_error = on_error  # app.handle_oauth_error: page or JSON, like every error
+        self.call = call  # Services.call
 
     async def _count(self, hits: dict[str, tuple[int, str]]) -> None:
-        if self.limiter.database.is_sqlite:  # inline, like Services.call
-            self.limiter.check_alone(hits)
-        else:
-            await run_in_threadpool(self.limiter.check_alone, hits)
+        await self.call(self.limiter.check_alone, hits)  # Services.call: inline or threads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         rule = None
