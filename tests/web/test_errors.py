@@ -254,7 +254,9 @@ def test_maintenance_mode_answers_503_with_retry_after(tmp_path: Path) -> None:
 def test_unreachable_database_is_temporarily_unavailable(live_server: LiveServer) -> None:
     """The database cannot be opened at all (its folder is gone): 503, not 500."""
     if not live_server.settings.database_url.startswith("sqlite"):
-        pytest.skip("simulates an unreachable SQLite file; PostgreSQL outages are in tests/ops/test_outage.py")
+        pytest.skip(
+            "simulates an unreachable SQLite file; PostgreSQL outages are in tests/ops/test_outage.py"
+        )
     client = register(live_server)
     data_dir = Path(live_server.settings.data_dir)
     moved = data_dir.with_name("moved-away")
