@@ -91,6 +91,7 @@ def standard_tokens(
     client: Registered,
     *,
     scope: str = "authenticate capture",
+    redirect_uri: str = REDIRECT,
     **extra: str,
 ) -> dict[str, Any]:
     """The RFC 6749 code flow with PKCE, client_secret_basic; the 200 token response body."""
@@ -99,6 +100,7 @@ def standard_tokens(
         http,
         client.client_id,
         scope=scope,
+        redirect_uri=redirect_uri,
         code_challenge=challenge,
         code_challenge_method="S256",
         **extra,
@@ -109,7 +111,7 @@ def standard_tokens(
         data={
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": REDIRECT,
+            "redirect_uri": redirect_uri,
             "code_verifier": verifier,
         },
     )
