@@ -112,6 +112,8 @@ def _run(host: str, port: int, workers: int, *, demo: bool) -> None:
 
     import uvicorn
 
+    from authature.web.access_log import log_config
+
     settings = _settings()
     upgrade(create_database(settings.database_url))  # once, before any worker starts
     load_keys(settings)
@@ -127,6 +129,7 @@ def _run(host: str, port: int, workers: int, *, demo: bool) -> None:
         workers=workers,
         proxy_headers=settings.trust_proxy_headers,
         log_level="info",
+        log_config=log_config(),
     )
 
 
