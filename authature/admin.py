@@ -11,7 +11,7 @@ from pathlib import Path
 
 from authature.oauth.clients import matches_redirect_uri
 from authature.oauth.ports import ClientRecord, UserRecord
-from authature.oauth.scopes import KNOWN_SCOPES
+from authature.oauth.scopes import KNOWN_SCOPES, SUPPORTED_SCOPES, UNAVAILABLE_SCOPES
 from authature.security.keys import Keys
 from authature.store.repositories import SqlUnitOfWork
 
@@ -27,7 +27,21 @@ _LOGO_TYPES = {
 }
 _LOGO_MAX_BYTES = 200_000
 # Schemes a browser would run or read locally instead of handing to an application.
-_FORBIDDEN_SCHEMES = {"javascript", "data", "vbscript", "file", "blob", "about"}
+# Schemes a browser runs or hands to something that is not the client application.
+_FORBIDDEN_SCHEMES = {
+    "javascript",
+    "data",
+    "vbscript",
+    "file",
+    "blob",
+    "about",
+    "ftp",
+    "mailto",
+    "tel",
+    "sms",
+    "ws",
+    "wss",
+}
 
 
 class AdminError(ValueError):
@@ -62,6 +76,9 @@ def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
     if not uris:
         raise AdminError("Give at least one --redirect-uri.")
     for uri in uris:
+        if uri != uri.strip() or any(c.isspace() or ord(c) < 0x20 for c in uri):
+            # A stored " https://..." can never equal what a browser sends (exact match).
+            raise AdminError(f"{uri!r} contains white space; give the redirect URI exactly.")
         parts = urlsplit(uri)
         if (
             not parts.scheme
@@ -71,6 +88,8 @@ def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
             raise AdminError(f"{uri!r} is not an absolute redirect URI without a fragment.")
         if parts.scheme.lower() in _FORBIDDEN_SCHEMES:
             raise AdminError(f"{uri!r}: the {parts.scheme} scheme cannot be a redirect URI.")
+        if parts.scheme in {"http", "https"} and "@" in parts.netloc:
+            raise AdminError(f"{uri!r}: a redirect URI cannot carry a user name or password.")
         if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "::1", "localhost"}:
             raise AdminError(f"{uri!r}: plain http is allowed only for loopback addresses.")
     return list(dict.fromkeys(uris))
@@ -80,7 +99,14 @@ def _check_scopes(scopes: Sequence[str]) -> list[str]:
     cleaned = [s.strip() for part in scopes for s in part.replace(" ", ",").split(",") if s.strip()]
     unknown = [s for s in cleaned if s not in KNOWN_SCOPES]
     if unknown or not cleaned:
-        raise AdminError(f"Scopes must be among {', '.join(KNOWN_SCOPES)}.")
+        raise AdminError(f"Scopes must be among {', '.join(SUPPORTED_SCOPES)}.")
+    unavailable = [s for s in cleaned if s in UNAVAILABLE_SCOPES]
+    if unavailable:
+        # Authorization requests for them are refused, so such a client could never sign in.
+        raise AdminError(
+            f"The scope {unavailable[0]} is not available yet (payments are not built); "
+            f"choose among {', '.join(SUPPORTED_SCOPES)}."
+        )
     return list(dict.fromkeys(cleaned))
 
 

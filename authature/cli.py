@@ -212,14 +212,21 @@ def clients_show(client_id: str) -> None:
 @click.argument("client_id")
 @click.option("--name")
 @click.option("--description")
-@click.option("--redirect-uri", "redirect_uris", multiple=True)
-@click.option("--scopes")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="Repeat for each URI; the list given replaces the registered one.",
+)
+@click.option("--add-redirect-uri", "added_uris", multiple=True, help="Keep the list, add this.")
+@click.option("--scopes", help="Comma-separated; replaces the allowed scopes.")
 @click.option("--logo", type=click.Path(path_type=Path, dir_okay=False))
 def clients_update(
     client_id: str,
     name: str | None,
     description: str | None,
     redirect_uris: tuple[str, ...],
+    added_uris: tuple[str, ...],
     scopes: str | None,
     logo: Path | None,
 ) -> None:
@@ -230,8 +237,9 @@ def clients_update(
         changes["name"] = name
     if description is not None:
         changes["description"] = description
-    if redirect_uris:
-        changes["redirect_uris"] = list(redirect_uris)
+    if redirect_uris or added_uris:
+        kept = list(redirect_uris) or admin.get(client_id).redirect_uris
+        changes["redirect_uris"] = [*kept, *added_uris]
     if scopes:
         changes["scopes"] = [scopes]
     if logo:

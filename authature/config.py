@@ -31,14 +31,42 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
-def _float(env: Mapping[str, str], name: str) -> float | None:
+def _float(env: Mapping[str, str], name: str, low: float, high: float) -> float | None:
     raw = env.get(name)
     if raw is None or raw == "":
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    # Also refuses nan and infinities (every comparison with nan is false): a threshold of
+    # -inf would accept anyone's signature.
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+    return value
+
+
+_TRUE = frozenset({"1", "true", "on", "yes"})
+_FALSE = frozenset({"0", "false", "off", "no"})
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in _TRUE | _FALSE:
+        raise ConfigError(f"{name} must be 1/true/on/yes or 0/false/off/no, got {raw!r}")
+    return raw in _TRUE
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    url = env.get("AUTHATURE_DATABASE_URL") or f"sqlite:///{data_dir / 'authature.db'}"
+    if not url.startswith(("sqlite:", "sqlite+pysqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ConfigError(
+            "AUTHATURE_DATABASE_URL must be sqlite:///PATH or "
+            f"postgresql+psycopg://USER@HOST/DB, got {url.split(':', 1)[0]!r}"
+        )
+    return url
 
 
 def _calls(env: Mapping[str, str]) -> bool | None:
@@ -66,7 +94,7 @@ class RateLimits:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RateLimits:
-        if env.get("AUTHATURE_RATE_LIMITS", "").lower() in {"0", "off", "false"}:
+        if not _flag(env, "AUTHATURE_RATE_LIMITS", True):
             return cls(60, 0, 0, 0, 0, 0)
         big = 10**9
 
@@ -112,7 +140,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("AUTHATURE_DATA_DIR") or "data").expanduser().resolve()
-        database_url = env.get("AUTHATURE_DATABASE_URL") or f"sqlite:///{data_dir / 'authature.db'}"
+        database_url = _database_url(env, data_dir)
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -125,12 +153,12 @@ class Settings:
             lockout_failures=_int(env, "AUTHATURE_LOCKOUT_FAILURES", 5, 1, 100),
             lockout_window_seconds=_int(env, "AUTHATURE_LOCKOUT_WINDOW_SECONDS", 900, 10, 86400),
             lockout_seconds=_int(env, "AUTHATURE_LOCKOUT_SECONDS", 900, 10, 86400),
-            verify_threshold=_float(env, "AUTHATURE_VERIFY_THRESHOLD"),
+            verify_threshold=_float(env, "AUTHATURE_VERIFY_THRESHOLD", -20.0, 20.0),
             max_references=_int(env, "AUTHATURE_MAX_REFERENCES", 10, 3, 50),
             secret_key_b64=env.get("AUTHATURE_SECRET_KEY") or None,
             encryption_key_b64=env.get("AUTHATURE_ENCRYPTION_KEY") or None,
-            trust_proxy_headers=env.get("AUTHATURE_TRUST_PROXY_HEADERS", "") in {"1", "true"},
-            maintenance=env.get("AUTHATURE_MAINTENANCE", "") in {"1", "true"},
+            trust_proxy_headers=_flag(env, "AUTHATURE_TRUST_PROXY_HEADERS", False),
+            maintenance=_flag(env, "AUTHATURE_MAINTENANCE", False),
             maintenance_retry_after_seconds=_int(
                 env, "AUTHATURE_MAINTENANCE_RETRY_AFTER_SECONDS", 300, 1, 86400
             ),
@@ -140,6 +168,6 @@ class Settings:
                 else None
             ),
             rate_limits=RateLimits.from_env(env),
-            metrics=env.get("AUTHATURE_METRICS", "1").lower() not in {"0", "off", "false"},
+            metrics=_flag(env, "AUTHATURE_METRICS", True),
             inline_database_calls=_calls(env),
         )

@@ -87,6 +87,11 @@ def test_update_changes_name_and_redirect_uris(run: CliRunner) -> None:
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["redirect_uris"] == ["https://x.example/cb"]
+    added = run.invoke(
+        main, ["clients", "update", created["client_id"], "--add-redirect-uri", "app.shop:/cb"]
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.output)["redirect_uris"] == ["https://x.example/cb", "app.shop:/cb"]
 
 
 def test_logo_becomes_a_data_uri(run: CliRunner, tmp_path: Path) -> None:
@@ -105,6 +110,16 @@ def test_logo_becomes_a_data_uri(run: CliRunner, tmp_path: Path) -> None:
         (
             ["--redirect-uri", "https://shop.example/cb", "--scopes", "capture,fly"],
             "Scopes must be",
+        ),
+        (
+            ["--redirect-uri", "https://shop.example/cb", "--scopes", "capture,payment"],
+            "payment is not available yet",
+        ),
+        (["--redirect-uri", " https://shop.example/cb", "--scopes", "capture"], "white space"),
+        (["--redirect-uri", "https://shop.example/c b", "--scopes", "capture"], "white space"),
+        (
+            ["--redirect-uri", "https://u:pw@shop.example/cb", "--scopes", "capture"],
+            "user name or password",
         ),
     ],
 )
@@ -131,6 +146,27 @@ def test_bad_configuration_is_a_clear_error(
     result = run.invoke(main, ["clients", "list"])
     assert result.exit_code != 0
     assert "AUTHATURE_ENROLL_SAMPLES must be between 3 and 10" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("AUTHATURE_VERIFY_THRESHOLD", "-inf", "between -20 and 20"),
+        ("AUTHATURE_VERIFY_THRESHOLD", "nan", "between -20 and 20"),
+        ("AUTHATURE_VERIFY_THRESHOLD", "strict", "must be a number"),
+        ("AUTHATURE_RATE_LIMITS", "maybe", "1/true/on/yes or 0/false/off/no"),
+        ("AUTHATURE_MAINTENANCE", "yes please", "1/true/on/yes or 0/false/off/no"),
+        ("AUTHATURE_DATABASE_URL", "mysql://x/db", "must be sqlite:///PATH or postgresql"),
+    ],
+)
+def test_settings_out_of_range_or_unreadable_stop_the_command(
+    run: CliRunner, monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    result = run.invoke(main, ["clients", "list"])
+    assert result.exit_code != 0
+    assert name in result.output and message in result.output, result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("uri", ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd"])

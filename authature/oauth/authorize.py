@@ -98,8 +98,9 @@ def _parse_trusted(
         raise errors.unsupported_response_type()
     if not state:
         raise errors.missing_state()
+    # Unavailable first: saying "not available yet" is more useful than "not allowed".
+    refuse_unavailable(parse_scope(params.get("scope")))
     scopes = parse_scope(params.get("scope"), client.scopes)
-    refuse_unavailable(scopes)
     challenge, method = check_challenge(
         params.get("code_challenge"), params.get("code_challenge_method")
     )
