@@ -23,11 +23,14 @@ UNAVAILABLE_SCOPES = frozenset({"preapproval", "payment"})
 SUPPORTED_SCOPES = tuple(s for s in KNOWN_SCOPES if s not in UNAVAILABLE_SCOPES)
 
 SCOPE_SENTENCES = {
-    "capture": "Receive an image of the signature you draw now, to place it on a document.",
+    # SPEC 1: basic contact details come back with every token, so each sentence says so.
+    "capture": "Receive an image of the signature you draw now, to place it on a document, "
+    "and your name and e-mail address.",
     "authenticate": "Sign you in and see your name and e-mail address.",
     "preapproval": "Charge your bank account later by SEPA direct debit, under a mandate you sign now.",
     "payment": "Take one payment from your bank account now.",
-    "openid": "Confirm your identity to the application (OpenID Connect).",
+    "openid": "Confirm your identity to the application (OpenID Connect) and see your name, "
+    "e-mail address and mobile number.",
 }
 
 _SCOPE_TOKEN = re.compile(r"^[a-z_]{1,32}$")

@@ -254,3 +254,13 @@ def test_the_page_names_the_client_with_its_logo_and_says_what_each_scope_allows
     assert f'src="{logo}"' in page.html
     assert "Sign you in and see your name and e-mail address." in page.html
     assert "Receive an image of the signature you draw now" in page.html
+
+
+@pytest.mark.parametrize("scope", ["capture", "openid"])
+def test_every_scope_alone_says_the_contact_details_it_shares(
+    live_server: LiveServer, http: httpx.Client, scope: str
+) -> None:
+    # SPEC 1: the token (and for openid, userinfo) carries the user's name and e-mail address.
+    new = live_server.create_client([REDIRECT], scopes=f"{scope},authenticate")
+    page = open_page(http, authorize_url(new.client.client_id, REDIRECT, scope=scope))
+    assert "name and e-mail address" in page.html or "name, e-mail address" in page.html
