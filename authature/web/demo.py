@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from authature.admin import ClientAdmin
@@ -73,6 +73,11 @@ def _saved(request: Request) -> dict[str, str]:
 
 def home(request: Request) -> Response:
     saved = _saved(request)
+    home_url = saved["redirect_uri"].removesuffix("callback")
+    if not str(request.url).startswith(home_url):
+        # The state cookie must be set on the origin the callback comes back to (for example
+        # 127.0.0.1, when the browser opened localhost), or the sign-in ends in a mismatch.
+        return RedirectResponse(home_url, status_code=307)
     state = secrets.token_urlsafe(16)
     query = urlencode(
         {
