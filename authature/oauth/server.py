@@ -249,6 +249,7 @@ class OAuthServer:
                     signature_pk=record.signature_pk,
                     code_digest=None,
                     now=now,
+                    refresh_scopes=record.scopes,
                 )
         if failure is not None:
             raise failure

@@ -122,7 +122,11 @@ def store_tokens(
     signature_pk: int | None,
     code_digest: str | None,
     now: datetime,
+    refresh_scopes: tuple[str, ...] | None = None,
 ) -> datetime:
+    """Store an access token and, if given, its refresh token. The refresh token keeps the
+    whole grant (`refresh_scopes`, default `scopes`): RFC 6749 6 lets an access token be
+    narrowed, and a later refresh without `scope` means the scope originally granted."""
     expires_at = now + policy.access_lifetime
     repos.tokens.add_access(
         AccessTokenRecord(
@@ -145,7 +149,7 @@ def store_tokens(
                 token_digest=hasher.digest(refresh_token, "refresh_token"),
                 client_pk=client.pk,
                 user_pk=user_pk,
-                scopes=scopes,
+                scopes=refresh_scopes or scopes,
                 device_uid=device_uid,
                 signature_pk=signature_pk,
                 family=family,

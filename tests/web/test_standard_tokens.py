@@ -364,3 +364,17 @@ def test_one_code_redeemed_concurrently_yields_exactly_one_token(server: LiveSer
     # (RFC 6749 4.1.2: the server SHOULD revoke tokens issued from a reused code).
     with server.http() as http:
         assert not is_live(http, client, winners[0].json()["access_token"])
+
+
+def test_a_narrowed_refresh_keeps_the_grant_for_the_next_one(server: LiveServer) -> None:
+    # RFC 6749 6: an omitted scope is the scope originally granted, not the last one asked for.
+    client = register(server)
+    with server.http() as http:
+        tokens = standard_tokens(http, client, scope="authenticate capture")
+        narrow = _refresh(http, client, tokens["refresh_token"], scope="authenticate")
+        assert narrow.status_code == 200 and narrow.json()["scope"] == "authenticate"
+        full = _refresh(http, client, narrow.json()["refresh_token"])
+        assert full.status_code == 200, full.text
+        assert set(full.json()["scope"].split()) == {"authenticate", "capture"}
+        again = _refresh(http, client, full.json()["refresh_token"], scope="capture authenticate")
+        assert again.status_code == 200, again.text
