@@ -255,6 +255,28 @@ def test_closing_the_overlay_reports_access_denied(page: Any, sites: Sites, how:
     assert page.evaluate("document.activeElement.id") == "start"
 
 
+def test_tab_stays_inside_the_overlay_and_the_shop_behind_it_is_inert(
+    page: Any, sites: Sites
+) -> None:
+    _open_shop(page, sites, client_id="waiting")
+    page.get_by_role("button", name="Sign in with Authature").click()
+    frame = page.frame_locator("[data-authature-frame]")
+    frame.get_by_role("button", name="A button inside").wait_for()
+    assert page.evaluate("document.getElementById('start').closest('[inert]') !== null")
+    frame.get_by_role("button", name="A button inside").focus()
+    seen = set()
+    for _ in range(6):  # forwards and backwards: focus never reaches the shop's button
+        page.keyboard.press("Tab")
+        seen.add(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+    for _ in range(6):
+        page.keyboard.press("Shift+Tab")
+        seen.add(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+    assert "start" not in seen and "BODY" not in seen, seen
+    page.get_by_role("button", name="Close sign-in").click()
+    assert _overlays(page) == 0
+    assert page.evaluate("document.querySelector('[inert]') === null")
+
+
 def test_a_message_from_another_origin_is_ignored(page: Any, sites: Sites) -> None:
     _open_shop(page, sites, client_id="waiting")
     page.get_by_role("button", name="Sign in with Authature").click()

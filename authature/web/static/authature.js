@@ -95,6 +95,7 @@
       this.resolve = null;
       this.onMessage = this.onMessage.bind(this);
       this.onKeyDown = this.onKeyDown.bind(this);
+      this.onFocusIn = this.onFocusIn.bind(this);
     }
 
     /** The /oauth/authorize URL this client sends the user to. */
@@ -221,8 +222,19 @@
       overlay.addEventListener("click", function (event) {
         if (event.target === overlay) self.cancel(); // a click on the dimmed backdrop
       });
+      // Focus sentinels: Tab past the close button wraps to the frame, Shift+Tab before the
+      // frame wraps to the close button (a modal dialog keeps the focus inside).
+      function sentinel(target) {
+        var el = doc.createElement("span");
+        el.tabIndex = 0;
+        el.setAttribute("data-authature-sentinel", "");
+        el.addEventListener("focus", function () { target().focus(); });
+        return el;
+      }
+      box.appendChild(sentinel(function () { return close; }));
       box.appendChild(frame);
       box.appendChild(close);
+      box.appendChild(sentinel(function () { return frame; }));
       overlay.appendChild(box);
       doc.body.appendChild(overlay);
       this.overlay = overlay;
@@ -230,7 +242,20 @@
       this.savedOverflow = doc.documentElement.style.getPropertyValue("overflow");
       doc.documentElement.style.setProperty("overflow", "hidden");
       doc.addEventListener("keydown", this.onKeyDown, true);
+      // A modal dialog: the page behind it leaves the tab order and the accessibility tree
+      // (inert), so Tab cycles between the sign-in frame and the close button.
+      this.inerted = [];
+      for (var i = 0; i < doc.body.children.length; i++) {
+        var el = doc.body.children[i];
+        if (el !== overlay && !el.inert) { el.inert = true; this.inerted.push(el); }
+      }
+      doc.addEventListener("focusin", this.onFocusIn, true);
       frame.focus();
+    }
+
+    onFocusIn(event) {
+      // Where `inert` is not supported: focus that lands behind the overlay comes back.
+      if (this.overlay && this.frame && !this.overlay.contains(event.target)) this.frame.focus();
     }
 
     onKeyDown(event) {
@@ -301,6 +326,9 @@
       var doc = root.document;
       root.removeEventListener("message", this.onMessage);
       doc.removeEventListener("keydown", this.onKeyDown, true);
+      doc.removeEventListener("focusin", this.onFocusIn, true);
+      (this.inerted || []).forEach(function (el) { el.inert = false; });
+      this.inerted = [];
       if (this.channel) { this.channel.close(); this.channel = null; }
       if (this.popupTimer) { root.clearInterval(this.popupTimer); this.popupTimer = null; }
       if (this.popup) {
