@@ -263,3 +263,7 @@ class Repos(Protocol):
 
 class UnitOfWork(Protocol):
     def __call__(self) -> AbstractContextManager[Repos]: ...
+
+    def read(self) -> AbstractContextManager[Repos]:
+        """A unit that only reads: one consistent snapshot that takes no write lock."""
+        ...

@@ -439,7 +439,7 @@ class SignInFlow:
         return decode_capture(self.keys.unseal(sealed, _signature_aad(pk)))
 
     def signature_capture(self, signature_pk: int) -> Capture | None:
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             record = repos.signatures.by_pk(signature_pk)
         return None if record is None else self._unseal(record.pk, record.sealed)
 
@@ -477,7 +477,7 @@ class SignInFlow:
         return Outcome(redirect_to=authorization_redirect(record.redirect_uri, params))
 
     def client_of(self, handle: str) -> ClientRecord | None:
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             try:
                 record = self._load(repos, handle)
             except SignInPageGone:

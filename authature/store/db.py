@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x417574686174  # "Authat": any fixed 64-bit number
+_READ = "authature_read"  # execution option of `Database.read` connections
 
 
 class _WriterQueue:
@@ -76,6 +77,20 @@ class Database:
         with self.queue.turn(), self.engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit of work: one snapshot, no write lock, no queue.
+
+        With SQLite in WAL mode readers never wait for the writer, so a read need not queue
+        behind every write of every process (`_READ` makes the begin hook send a deferred
+        BEGIN, not BEGIN IMMEDIATE). A write on this connection is a bug; on SQLite it would
+        take the write lock mid-transaction. Rolled back at the end: there is nothing to commit.
+        """
+        connection = self.engine.connect().execution_options(**{_READ: True})
+        with connection, connection.begin() as transaction:
+            yield connection
+            transaction.rollback()
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -114,7 +129,8 @@ def create_database(url: str) -> Database:
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
             # Straight to the driver: through SQLAlchemy this statement cost as much as a query.
-            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+            read = conn.get_execution_options().get(_READ, False)
+            conn.connection.dbapi_connection.execute("BEGIN" if read else "BEGIN IMMEDIATE")
 
     else:
         engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -421,19 +421,30 @@ class SqlUnitOfWork:
 
     @contextmanager
     def __call__(self) -> Iterator[SqlRepos]:
-        with self.database.begin() as connection:
-            unit = _Unit(connection)
-            try:
-                yield SqlRepos(
-                    unit=unit,
-                    clients=SqlClientStore(unit),
-                    users=SqlUserStore(unit),
-                    requests=SqlAuthRequestStore(unit),
-                    codes=SqlCodeStore(unit),
-                    tokens=SqlTokenStore(unit),
-                    signatures=SqlSignatureStore(unit),
-                    attempts=SqlAttemptStore(unit),
-                )
-                unit.finish()
-            finally:
-                unit.close()
+        with self.database.begin() as connection, _repos(connection) as repos:
+            yield repos
+
+    @contextmanager
+    def read(self) -> Iterator[SqlRepos]:
+        """Reads only (see `Database.read`): token checks, client lookups, signature fetch."""
+        with self.database.read() as connection, _repos(connection) as repos:
+            yield repos
+
+
+@contextmanager
+def _repos(connection: Connection) -> Iterator[SqlRepos]:
+    unit = _Unit(connection)
+    try:
+        yield SqlRepos(
+            unit=unit,
+            clients=SqlClientStore(unit),
+            users=SqlUserStore(unit),
+            requests=SqlAuthRequestStore(unit),
+            codes=SqlCodeStore(unit),
+            tokens=SqlTokenStore(unit),
+            signatures=SqlSignatureStore(unit),
+            attempts=SqlAttemptStore(unit),
+        )
+        unit.finish()
+    finally:
+        unit.close()
