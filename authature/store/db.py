@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x417574686174  # "Authat": any fixed 64-bit number
 _READ = "authature_read"  # execution option of `Database.read` connections
+POOL_SIZE = 10
 
 
 class _WriterQueue:
@@ -55,6 +56,9 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     queue: _WriterQueue | None = None  # SQLite files only
+    # Connections the pool keeps open: the web layer runs at most this many database calls in
+    # threads at once, so a busy worker never opens (and closes) overflow connections.
+    pool_size: int = POOL_SIZE
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -79,13 +83,20 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only unit of work: one snapshot, no write lock, no queue.
+        """A read-only unit of work: no write lock, no queue, and nothing to commit.
 
-        With SQLite in WAL mode readers never wait for the writer, so a read need not queue
-        behind every write of every process (`_READ` makes the begin hook send a deferred
-        BEGIN, not BEGIN IMMEDIATE). A write on this connection is a bug; on SQLite it would
-        take the write lock mid-transaction. Rolled back at the end: there is nothing to commit.
+        SQLite: one snapshot. In WAL mode readers never wait for the writer, so a read need not
+        queue behind every write of every process (`_READ` makes the begin hook send a deferred
+        BEGIN, not BEGIN IMMEDIATE).
+        PostgreSQL: autocommit, so each statement reads the latest committed rows and the unit
+        costs no BEGIN and ROLLBACK round trips; rows that must agree are read in one statement.
+        A write on this connection is a bug.
         """
+        if self.queue is None and not self.is_sqlite:
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with connection:
+                yield connection
+            return
         connection = self.engine.connect().execution_options(**{_READ: True})
         with connection, connection.begin() as transaction:
             yield connection
@@ -115,7 +126,7 @@ def create_database(url: str) -> Database:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=8,
+            pool_size=POOL_SIZE,
             max_overflow=16,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -133,7 +144,7 @@ def create_database(url: str) -> Database:
             conn.connection.dbapi_connection.execute("BEGIN" if read else "BEGIN IMMEDIATE")
 
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=20, pool_pre_ping=True)
     return Database(engine, sessionmaker(engine, expire_on_commit=False), queue)
 
 
