@@ -31,6 +31,7 @@ __all__ = [
     "CodeRecord",
     "CodeStore",
     "RefreshTokenRecord",
+    "TokenCheck",
     "TokenStore",
     "UserRecord",
     "UserStore",
@@ -151,6 +152,20 @@ class RefreshTokenRecord:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a resource check of an access token needs (SPEC 3.3), read in one statement: the
+    token's row and its client's id and state."""
+
+    client_pk: int
+    client_id: str | None  # None: the client no longer exists
+    client_disabled: bool
+    scopes: tuple[str, ...]
+    device_uid: str | None
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
 class ClientStore(Protocol):
     def by_client_id(self, client_id: str) -> ClientRecord | None: ...
     def by_pk(self, pk: int) -> ClientRecord | None: ...
@@ -179,6 +194,7 @@ class CodeStore(Protocol):
 class TokenStore(Protocol):
     def add_access(self, record: AccessTokenRecord) -> None: ...
     def access(self, token_digest: str) -> AccessTokenRecord | None: ...
+    def check(self, token_digest: str) -> TokenCheck | None: ...
     def add_refresh(self, record: RefreshTokenRecord) -> None: ...
     def refresh(self, token_digest: str) -> RefreshTokenRecord | None: ...
     def use_refresh(self, token_digest: str, now: datetime) -> bool:

@@ -35,6 +35,7 @@ from authature.oauth.token import (
     check_code,
     format_expires,
     live_access_token,
+    live_token_check,
     narrowed_scopes,
     store_tokens,
     user_object,
@@ -287,12 +288,11 @@ class OAuthServer:
             raise errors.invalid_request("client_id is required.")
         scopes = parse_scope(query.get("scope"))
         now = self.clock.now()
-        # A read unit: no write lock, and no cache either, so a revocation committed by any
-        # process is seen by the next check.
+        # A read unit and one statement: no write lock, and no cache either, so a revocation
+        # committed by any process is seen by the next check.
         with self.uow.read() as repos:
-            record = live_access_token(repos, self.hasher, token, now)
-            client = repos.clients.by_pk(record.client_pk)
-        if client is None or client.disabled or client.client_id != client_id:
+            record = live_token_check(repos, self.hasher, token, now)
+        if record.client_id is None or record.client_disabled or record.client_id != client_id:
             raise errors.invalid_token("The token was not issued to this client.")
         if any(s not in record.scopes for s in scopes):
             raise errors.invalid_token("The token does not carry the requested scope.")

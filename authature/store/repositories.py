@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Select, Table, bindparam, delete, func, insert, select, update
@@ -249,9 +250,60 @@ class SqlCodeStore:
         return _record(ports.CodeRecord, row), first.rowcount == 1
 
 
+# The hottest statement (every resource server's token check), run on the driver directly:
+# through SQLAlchemy, binding the parameter and building the row cost about 0.1 ms of Python per
+# statement here, ten times the query itself on SQLite. One statement reads the token and its
+# client together, so the answer is consistent even on an autocommit read connection.
+_CHECK_QUERY = (
+    "SELECT t.client_pk, c.client_id, c.disabled, t.scopes, t.device_uid, t.expires_at,"
+    " t.revoked_at FROM access_tokens t LEFT JOIN clients c ON c.pk = t.client_pk"
+    " WHERE t.token_digest = {}"
+)
+_CHECK_SQL = {"sqlite": _CHECK_QUERY.format("?"), "postgresql": _CHECK_QUERY.format("%s")}
+
+
+def _utc(value: Any) -> datetime | None:
+    """A driver's timestamp as aware UTC, as `models.UTCDateTime` gives it: SQLite hands back
+    SQLAlchemy's stored text (naive UTC), psycopg an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json_list(value: Any) -> tuple[str, ...]:
+    return tuple(json.loads(value) if isinstance(value, str | bytes) else value)
+
+
 class SqlTokenStore:
     def __init__(self, unit: _Unit) -> None:
         self._u = unit
+
+    def check(self, token_digest: str) -> ports.TokenCheck | None:
+        connection = self._u.core()
+        sql = _CHECK_SQL[connection.dialect.name]
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, (token_digest,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        client_pk, client_id, disabled, scopes, device_uid, expires_at, revoked_at = row
+        expires = _utc(expires_at)
+        assert expires is not None
+        return ports.TokenCheck(
+            client_pk=int(client_pk),
+            client_id=client_id,
+            client_disabled=bool(disabled),
+            scopes=_json_list(scopes),
+            device_uid=device_uid,
+            expires_at=expires,
+            revoked_at=_utc(revoked_at),
+        )
 
     def add_access(self, record: ports.AccessTokenRecord) -> None:
         self._u.core().execute(_INSERT["access_tokens"], _values(record))
