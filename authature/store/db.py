@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -144,8 +146,38 @@ def create_database(url: str) -> Database:
             conn.connection.dbapi_connection.execute("BEGIN" if read else "BEGIN IMMEDIATE")
 
     else:
-        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=20)
+        _ping_idle_connections(engine)
     return Database(engine, sessionmaker(engine, expire_on_commit=False), queue)
+
+
+_IDLE_PING_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection with a round trip before use only if it sat idle for a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a second round trip for every unit
+    of work, as much as the token check's own query. A connection used within the last second
+    is taken as is; if the database went away meanwhile, the failing statement invalidates the
+    whole pool (its connections are replaced on their next checkout) and that one request gets
+    the 503 it would have got anyway while the database was down. So a database that restarted
+    while the server was idle still costs no failed request (`tests/ops/test_outage.py`).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["authature_checkin"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("authature_checkin")
+        if last is None or time.monotonic() - last < _IDLE_PING_SECONDS:
+            return  # fresh, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa_exc.InvalidatePoolError() from exc  # the pool reconnects and retries
 
 
 def alembic_config(url: str) -> Config:

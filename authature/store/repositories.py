@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -273,6 +273,25 @@ def _utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _driver_one(connection: Connection, sql: Mapping[str, str], params: tuple[Any, ...]) -> Any:
+    """The first row of a read statement, run on the driver's cursor directly.
+
+    A driver error is not reported from here: the statement runs once more through SQLAlchemy,
+    whose error handling then applies as for every other statement (a lost connection
+    invalidates the pool and answers 503, `web.app`). Retrying a read is harmless.
+    """
+    text = sql[connection.dialect.name]
+    try:
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(text, params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+    except connection.dialect.loaded_dbapi.Error:
+        return connection.exec_driver_sql(text, params).first()
+
+
 def _json_list(value: Any) -> tuple[str, ...]:
     return tuple(json.loads(value) if isinstance(value, str | bytes) else value)
 
@@ -282,14 +301,7 @@ class SqlTokenStore:
         self._u = unit
 
     def check(self, token_digest: str) -> ports.TokenCheck | None:
-        connection = self._u.core()
-        sql = _CHECK_SQL[connection.dialect.name]
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(sql, (token_digest,))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        row = _driver_one(self._u.core(), _CHECK_SQL, (token_digest,))
         if row is None:
             return None
         client_pk, client_id, disabled, scopes, device_uid, expires_at, revoked_at = row
