@@ -7,6 +7,7 @@ the page that drew it, which also protects the page's POSTs against cross-site f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -20,11 +21,20 @@ from typing import Protocol
 from authature.biometrics.capture import Capture, CaptureError, decode_capture, encode_capture
 from authature.biometrics.capture import parse_capture as parse_capture_payload
 from authature.biometrics.quality import quality_problem
+from authature.biometrics.stored import Sample, SampleCache
+from authature.biometrics.stored import sample as derived_sample
 from authature.biometrics.verifier import Verifier
 from authature.oauth import errors
 from authature.oauth.authorize import AuthorizationRequest, authorization_redirect
 from authature.oauth.clients import is_native_redirect
-from authature.oauth.ports import AuthRequestRecord, ClientRecord, Clock, Repos, UnitOfWork
+from authature.oauth.ports import (
+    AuthRequestRecord,
+    ClientRecord,
+    Clock,
+    Repos,
+    SignatureRecord,
+    UnitOfWork,
+)
 from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
 from authature.plaintext import text_problem
@@ -112,6 +122,7 @@ class SignInFlow:
         self.verifier = verifier
         self.policy = policy
         self.observer = observer
+        self.samples = SampleCache(verifier)  # derived data of stored rows, per process
 
     # -- starting and showing --------------------------------------------------------------
 
@@ -373,12 +384,25 @@ class SignInFlow:
         return self._finish_success(repos, record, user.pk, signed_pk, now)
 
     def _store_signature(
-        self, repos: Repos, user_pk: int, role: str, capture: Capture, now: datetime
+        self,
+        repos: Repos,
+        user_pk: int,
+        role: str,
+        capture: Capture,
+        now: datetime,
+        derived: Sample | None = None,
     ) -> int:
         data = encode_capture(capture)
-        return repos.signatures.add(
-            user_pk, role, lambda pk: self.keys.seal(data, _signature_aad(pk)), now
-        )
+        sealed: list[bytes] = []
+
+        def seal(pk: int) -> bytes:
+            sealed.append(self.keys.seal(data, _signature_aad(pk)))
+            return sealed[-1]
+
+        pk = repos.signatures.add(user_pk, role, seal, now)
+        if derived is not None:  # the next verification of this user finds it ready
+            self.samples.put(replace(derived, key=_sample_key(pk, sealed[-1])))
+        return pk
 
     # -- verification ------------------------------------------------------------------------
 
@@ -393,11 +417,10 @@ class SignInFlow:
         if self.observer is not None:
             self.observer.before_verify(repos, user.identifier)
         started = time.perf_counter()
-        references = [self._unseal(s.pk, s.sealed) for s in repos.signatures.references(user.pk)]
-        recent = [self._unseal(s.pk, s.sealed) for s in repos.signatures.recent_signed(user.pk, 20)]
-        decision = self.verifier.verify(references, capture)
-        if decision.accepted and self.verifier.is_replay(capture, recent):
-            decision = replace(decision, accepted=False, reason="replay")
+        references = [self._sample(s) for s in repos.signatures.references(user.pk)]
+        recent = [self._sample(s) for s in repos.signatures.recent_signed(user.pk, 20)]
+        probe = derived_sample(None, capture)
+        decision = self.samples.decide(probe, references, recent)
         seconds = time.perf_counter() - started
         repos.attempts.record(
             user.pk,
@@ -429,14 +452,20 @@ class SignInFlow:
             return Outcome(again=True)
         if self.observer is not None:
             self.observer.verified("accepted", seconds, False)
-        signed_pk = self._store_signature(repos, user.pk, "signed", capture, now)
+        signed_pk = self._store_signature(repos, user.pk, "signed", capture, now, probe)
         if self.verifier.template_update_ok(decision):
-            self._store_signature(repos, user.pk, "reference", capture, now)
+            self._store_signature(repos, user.pk, "reference", capture, now, probe)
             repos.signatures.retire_oldest_references(user.pk, self.policy.max_references)
         return self._finish_success(repos, record, user.pk, signed_pk, now)
 
     def _unseal(self, pk: int, sealed: bytes) -> Capture:
         return decode_capture(self.keys.unseal(sealed, _signature_aad(pk)))
+
+    def _sample(self, row: SignatureRecord) -> Sample:
+        """A stored row's derived data, decrypted and decoded only the first time it is seen."""
+        return self.samples.get(
+            _sample_key(row.pk, row.sealed), lambda: self._unseal(row.pk, row.sealed)
+        )
 
     def signature_capture(self, signature_pk: int) -> Capture | None:
         with self.uow.read() as repos:
@@ -487,6 +516,12 @@ class SignInFlow:
 
 def _signature_aad(pk: int) -> bytes:
     return f"signature:{pk}".encode()
+
+
+def _sample_key(pk: int, sealed: bytes) -> tuple[int, bytes]:
+    """A cache key bound to the row's content, not only its id: SQLite may give a rolled-back
+    row's id to the next row, and the sealed blob differs on every write (a fresh nonce)."""
+    return pk, hashlib.blake2b(sealed, digest_size=16).digest()
 
 
 def _locked_error() -> errors.OAuthError:
