@@ -23,7 +23,7 @@ from authature.biometrics.capture import parse_capture as parse_capture_payload
 from authature.biometrics.quality import quality_problem
 from authature.biometrics.stored import Sample, SampleCache
 from authature.biometrics.stored import sample as derived_sample
-from authature.biometrics.verifier import Verifier
+from authature.biometrics.verifier import Decision, Verifier
 from authature.oauth import errors
 from authature.oauth.authorize import AuthorizationRequest, authorization_redirect
 from authature.oauth.clients import is_native_redirect
@@ -277,13 +277,13 @@ class SignInFlow:
         first_name: str | None = None,
         last_name: str | None = None,
     ) -> Outcome:
+        capture, problem = _read_capture(capture_json)  # no database: before the transaction
         with self.uow() as repos:
             record = self._load(repos, handle)
             if not self._check_nonce(repos, record, nonce):
                 return self._stale(repos, record)
             if record.step not in {"enroll", "verify"}:
                 return Outcome(again=True)
-            capture, problem = _read_capture(capture_json)
             if record.step == "enroll" and not record.enrollment_blobs:
                 names_problem = self._take_names(repos, record, first_name, last_name)
                 problem = names_problem or problem
@@ -298,7 +298,10 @@ class SignInFlow:
                 return Outcome(again=True, status=400)
             if record.step == "enroll":
                 return self._enroll(repos, record, capture)
-            return self._verify(repos, record, capture)
+            inputs = self._verify_inputs(repos, record, count=True)
+            if isinstance(inputs, Outcome):
+                return inputs
+        return self._verify(handle, capture, inputs)
 
     def _take_names(
         self,
@@ -406,24 +409,66 @@ class SignInFlow:
 
     # -- verification ------------------------------------------------------------------------
 
-    def _verify(self, repos: Repos, record: AuthRequestRecord, capture: Capture) -> Outcome:
-        now = self.clock.now()
+    def _verify_inputs(
+        self, repos: Repos, record: AuthRequestRecord, *, count: bool
+    ) -> _VerifyInputs | Outcome:
+        """The user and their stored samples, or the outcome when they may not sign now.
+
+        `count`: this is the first look at this submission, which the rate limit counts.
+        """
         assert record.user_pk is not None
         user = repos.users.by_pk(record.user_pk)
         if user is None:
             raise SignInPageGone
-        if user.is_locked(now):
+        if user.is_locked(self.clock.now()):
             return self._finish_error(repos, record, _locked_error())
-        if self.observer is not None:
+        if count and self.observer is not None:
             self.observer.before_verify(repos, user.identifier)
-        started = time.perf_counter()
         references = [self._sample(s) for s in repos.signatures.references(user.pk)]
         recent = [self._sample(s) for s in repos.signatures.recent_signed(user.pk, 20)]
+        return _VerifyInputs(user.pk, tuple(references), tuple(recent))
+
+    def _verify(self, handle: str, capture: Capture, inputs: _VerifyInputs) -> Outcome:
+        """Verify outside any transaction, then record the decision in a second one.
+
+        The DTW takes milliseconds; inside the step's transaction it held SQLite's write lock
+        (every other request of every process waited) or the request row's lock. The page's
+        nonce was used up by the first transaction, so this submission cannot be replayed
+        meanwhile; the second transaction checks again that the request is still at this step
+        for this user, and that the user's stored samples are still the ones compared (another
+        sign-in of the same user may have added one): if not, it compares again, inside.
+        """
         probe = derived_sample(None, capture)
-        decision = self.samples.decide(probe, references, recent)
+        started = time.perf_counter()
+        decision = self.samples.decide(probe, inputs.references, inputs.recent)
         seconds = time.perf_counter() - started
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            if record.step != "verify" or record.user_pk != inputs.user_pk:
+                return Outcome(again=True)
+            now_inputs = self._verify_inputs(repos, record, count=False)
+            if isinstance(now_inputs, Outcome):
+                return now_inputs
+            if not now_inputs.same_samples(inputs):
+                started = time.perf_counter()
+                decision = self.samples.decide(probe, now_inputs.references, now_inputs.recent)
+                seconds = time.perf_counter() - started
+            return self._record_decision(repos, record, capture, probe, decision, seconds)
+
+    def _record_decision(
+        self,
+        repos: Repos,
+        record: AuthRequestRecord,
+        capture: Capture,
+        probe: Sample,
+        decision: Decision,
+        seconds: float,
+    ) -> Outcome:
+        now = self.clock.now()
+        user_pk = record.user_pk
+        assert user_pk is not None  # its user was read by `_verify_inputs` in this transaction
         repos.attempts.record(
-            user.pk,
+            user_pk,
             record.client_pk,
             now,
             decision.accepted,
@@ -432,12 +477,12 @@ class SignInFlow:
             decision.threshold,
         )
         if not decision.accepted:
-            failures = repos.attempts.failures_since(user.pk, now - self.policy.lockout_window)
+            failures = repos.attempts.failures_since(user_pk, now - self.policy.lockout_window)
             if self.observer is not None:
                 outcome = "replay" if decision.reason == "replay" else "rejected"
                 self.observer.verified(outcome, seconds, failures >= self.policy.lockout_failures)
             if failures >= self.policy.lockout_failures:
-                repos.users.lock(user.pk, now + self.policy.lockout_duration)
+                repos.users.lock(user_pk, now + self.policy.lockout_duration)
                 return self._finish_error(repos, record, _locked_error())
             left = self.policy.lockout_failures - failures
             message = (
@@ -452,11 +497,11 @@ class SignInFlow:
             return Outcome(again=True)
         if self.observer is not None:
             self.observer.verified("accepted", seconds, False)
-        signed_pk = self._store_signature(repos, user.pk, "signed", capture, now, probe)
+        signed_pk = self._store_signature(repos, user_pk, "signed", capture, now, probe)
         if self.verifier.template_update_ok(decision):
-            self._store_signature(repos, user.pk, "reference", capture, now, probe)
-            repos.signatures.retire_oldest_references(user.pk, self.policy.max_references)
-        return self._finish_success(repos, record, user.pk, signed_pk, now)
+            self._store_signature(repos, user_pk, "reference", capture, now, probe)
+            repos.signatures.retire_oldest_references(user_pk, self.policy.max_references)
+        return self._finish_success(repos, record, user_pk, signed_pk, now)
 
     def _unseal(self, pk: int, sealed: bytes) -> Capture:
         return decode_capture(self.keys.unseal(sealed, _signature_aad(pk)))
@@ -512,6 +557,19 @@ class SignInFlow:
             except SignInPageGone:
                 return None
             return repos.clients.by_pk(record.client_pk)
+
+
+@dataclass(frozen=True)
+class _VerifyInputs:
+    """What a verification compares, read in the step's first transaction."""
+
+    user_pk: int
+    references: tuple[Sample, ...]
+    recent: tuple[Sample, ...]
+
+    def same_samples(self, other: _VerifyInputs) -> bool:
+        keys = [s.key for s in self.references], [s.key for s in self.recent]
+        return keys == ([s.key for s in other.references], [s.key for s in other.recent])
 
 
 def _signature_aad(pk: int) -> bytes:
