@@ -20,6 +20,7 @@ __all__ = [
     "Repos",
     "SealFn",
     "SignatureRecord",
+    "SignatureRef",
     "SignatureStore",
     "UnitOfWork",
     "UserWriter",
@@ -217,6 +218,15 @@ class SignatureRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class SignatureRef:
+    """A stored signature named without its data: the row id, and a tag that differs whenever
+    the sealed data does (the seal's random nonce), so derived data can be cached by both."""
+
+    pk: int
+    tag: bytes
+
+
 class SignatureStore(Protocol):
     def add(self, user_pk: int, role: str, sealed_for: SealFn, now: datetime) -> int:
         """Insert a row, sealing its data with `sealed_for(pk)` so the blob is bound to the row."""
@@ -224,6 +234,8 @@ class SignatureStore(Protocol):
 
     def references(self, user_pk: int) -> list[SignatureRecord]: ...
     def recent_signed(self, user_pk: int, limit: int) -> list[SignatureRecord]: ...
+    def reference_refs(self, user_pk: int) -> list[SignatureRef]: ...
+    def recent_signed_refs(self, user_pk: int, limit: int) -> list[SignatureRef]: ...
     def by_pk(self, pk: int) -> SignatureRecord | None: ...
     def retire_oldest_references(self, user_pk: int, keep: int) -> None: ...
 

@@ -7,7 +7,6 @@ the page that drew it, which also protects the page's POSTs against cross-site f
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -32,13 +31,13 @@ from authature.oauth.ports import (
     ClientRecord,
     Clock,
     Repos,
-    SignatureRecord,
+    SignatureRef,
     UnitOfWork,
 )
 from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
 from authature.plaintext import text_problem
-from authature.security.keys import Keys
+from authature.security.keys import SEAL_TAG_BYTES, Keys
 
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
 
@@ -424,8 +423,9 @@ class SignInFlow:
             return self._finish_error(repos, record, _locked_error())
         if count and self.observer is not None:
             self.observer.before_verify(repos, user.identifier)
-        references = [self._sample(s) for s in repos.signatures.references(user.pk)]
-        recent = [self._sample(s) for s in repos.signatures.recent_signed(user.pk, 20)]
+        signatures = repos.signatures
+        references = [self._sample(repos, s) for s in signatures.reference_refs(user.pk)]
+        recent = [self._sample(repos, s) for s in signatures.recent_signed_refs(user.pk, 20)]
         return _VerifyInputs(user.pk, tuple(references), tuple(recent))
 
     def _verify(self, handle: str, capture: Capture, inputs: _VerifyInputs) -> Outcome:
@@ -506,11 +506,16 @@ class SignInFlow:
     def _unseal(self, pk: int, sealed: bytes) -> Capture:
         return decode_capture(self.keys.unseal(sealed, _signature_aad(pk)))
 
-    def _sample(self, row: SignatureRecord) -> Sample:
-        """A stored row's derived data, decrypted and decoded only the first time it is seen."""
-        return self.samples.get(
-            _sample_key(row.pk, row.sealed), lambda: self._unseal(row.pk, row.sealed)
-        )
+    def _sample(self, repos: Repos, ref: SignatureRef) -> Sample:
+        """A stored row's derived data; its sealed data is read, decrypted and decoded only the
+        first time this process sees the row."""
+
+        def load() -> Capture:
+            row = repos.signatures.by_pk(ref.pk)
+            assert row is not None  # listed in this transaction
+            return self._unseal(row.pk, row.sealed)
+
+        return self.samples.get(_sample_key(ref.pk, ref.tag), load)
 
     def signature_capture(self, signature_pk: int) -> Capture | None:
         with self.uow.read() as repos:
@@ -578,8 +583,8 @@ def _signature_aad(pk: int) -> bytes:
 
 def _sample_key(pk: int, sealed: bytes) -> tuple[int, bytes]:
     """A cache key bound to the row's content, not only its id: SQLite may give a rolled-back
-    row's id to the next row, and the sealed blob differs on every write (a fresh nonce)."""
-    return pk, hashlib.blake2b(sealed, digest_size=16).digest()
+    row's id to the next row, and each seal starts with a fresh random nonce."""
+    return pk, sealed[:SEAL_TAG_BYTES]
 
 
 def _locked_error() -> errors.OAuthError:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, delete, func, inser
 from sqlalchemy.orm import Session
 
 from authature.oauth import ports
+from authature.security.keys import SEAL_TAG_BYTES
 from authature.store import models
 from authature.store.db import Database
 
@@ -363,6 +364,31 @@ class SqlTokenStore:
         return list(self._u.core().execute(stmt).scalars())
 
 
+def _where_references(stmt: Select[Any]) -> Select[Any]:
+    """A user's active references, oldest first."""
+    return stmt.where(
+        _SIGNATURES.c.user_pk == bindparam("user_pk"),
+        _SIGNATURES.c.role == "reference",
+        _SIGNATURES.c.active.is_(True),
+    ).order_by(_SIGNATURES.c.pk)
+
+
+def _where_recent_signed(stmt: Select[Any]) -> Select[Any]:
+    """A user's most recent signed samples, newest first."""
+    return (
+        stmt.where(_SIGNATURES.c.user_pk == bindparam("user_pk"), _SIGNATURES.c.role == "signed")
+        .order_by(_SIGNATURES.c.pk.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+# The row id and the seal's tag (`security.keys.SEAL_TAG_BYTES`): rows told apart without
+# reading their sealed data.
+_REF_COLUMNS = select(_SIGNATURES.c.pk, func.substr(_SIGNATURES.c.sealed, 1, SEAL_TAG_BYTES))
+_REFERENCE_REFS = _where_references(_REF_COLUMNS)
+_RECENT_SIGNED_REFS = _where_recent_signed(_REF_COLUMNS)
+
+
 class SqlSignatureStore:
     def __init__(self, unit: _Unit) -> None:
         self._u = unit
@@ -379,25 +405,21 @@ class SqlSignatureStore:
         return pk
 
     def references(self, user_pk: int) -> list[ports.SignatureRecord]:
-        rows = self._u.core().execute(
-            select(_SIGNATURES)
-            .where(
-                _SIGNATURES.c.user_pk == user_pk,
-                _SIGNATURES.c.role == "reference",
-                _SIGNATURES.c.active.is_(True),
-            )
-            .order_by(_SIGNATURES.c.pk)
-        )
+        rows = self._u.core().execute(_where_references(select(_SIGNATURES)), {"user_pk": user_pk})
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def recent_signed(self, user_pk: int, limit: int) -> list[ports.SignatureRecord]:
-        rows = self._u.core().execute(
-            select(_SIGNATURES)
-            .where(_SIGNATURES.c.user_pk == user_pk, _SIGNATURES.c.role == "signed")
-            .order_by(_SIGNATURES.c.pk.desc())
-            .limit(limit)
-        )
+        stmt = _where_recent_signed(select(_SIGNATURES))
+        rows = self._u.core().execute(stmt, {"user_pk": user_pk, "limit": limit})
         return [_record(ports.SignatureRecord, r) for r in rows]
+
+    def reference_refs(self, user_pk: int) -> list[ports.SignatureRef]:
+        rows = self._u.core().execute(_REFERENCE_REFS, {"user_pk": user_pk})
+        return [ports.SignatureRef(int(pk), bytes(tag)) for pk, tag in rows]
+
+    def recent_signed_refs(self, user_pk: int, limit: int) -> list[ports.SignatureRef]:
+        rows = self._u.core().execute(_RECENT_SIGNED_REFS, {"user_pk": user_pk, "limit": limit})
+        return [ports.SignatureRef(int(pk), bytes(tag)) for pk, tag in rows]
 
     def by_pk(self, pk: int) -> ports.SignatureRecord | None:
         row = self._u.core().execute(_SIGNATURE, {"value": pk}).first()
