@@ -91,6 +91,9 @@ class RateLimits:
     signature_per_ip: int = 6000  # GET /oauth/signatures/<token>, /oauth/signature
     verify_per_ip: int = 300  # signature POSTs on the sign-in pages
     verify_per_identifier: int = 30  # verifications of one user's signature
+    # Hits are counted in each process and written to the database at least this often (and
+    # whenever a key's unwritten hits reach 1 % of its limit); 0 writes every hit at once.
+    flush_ms: int = 250
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RateLimits:
@@ -108,6 +111,7 @@ class RateLimits:
             signature_per_ip=limit("SIGNATURE_PER_IP", cls.signature_per_ip),
             verify_per_ip=limit("VERIFY_PER_IP", cls.verify_per_ip),
             verify_per_identifier=limit("VERIFY_PER_IDENTIFIER", cls.verify_per_identifier),
+            flush_ms=_int(env, "AUTHATURE_RATE_LIMIT_FLUSH_MS", cls.flush_ms, 0, 10_000),
         )
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "Repos",
     "SealFn",
     "SignatureRecord",
+    "SignatureRef",
     "SignatureStore",
     "UnitOfWork",
     "UserWriter",
@@ -31,6 +32,7 @@ __all__ = [
     "CodeRecord",
     "CodeStore",
     "RefreshTokenRecord",
+    "TokenCheck",
     "TokenStore",
     "UserRecord",
     "UserStore",
@@ -151,6 +153,20 @@ class RefreshTokenRecord:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a resource check of an access token needs (SPEC 3.3), read in one statement: the
+    token's row and its client's id and state."""
+
+    client_pk: int
+    client_id: str | None  # None: the client no longer exists
+    client_disabled: bool
+    scopes: tuple[str, ...]
+    device_uid: str | None
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
 class ClientStore(Protocol):
     def by_client_id(self, client_id: str) -> ClientRecord | None: ...
     def by_pk(self, pk: int) -> ClientRecord | None: ...
@@ -179,6 +195,7 @@ class CodeStore(Protocol):
 class TokenStore(Protocol):
     def add_access(self, record: AccessTokenRecord) -> None: ...
     def access(self, token_digest: str) -> AccessTokenRecord | None: ...
+    def check(self, token_digest: str) -> TokenCheck | None: ...
     def add_refresh(self, record: RefreshTokenRecord) -> None: ...
     def refresh(self, token_digest: str) -> RefreshTokenRecord | None: ...
     def use_refresh(self, token_digest: str, now: datetime) -> bool:
@@ -201,6 +218,15 @@ class SignatureRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class SignatureRef:
+    """A stored signature named without its data: the row id, and a tag that differs whenever
+    the sealed data does (the seal's random nonce), so derived data can be cached by both."""
+
+    pk: int
+    tag: bytes
+
+
 class SignatureStore(Protocol):
     def add(self, user_pk: int, role: str, sealed_for: SealFn, now: datetime) -> int:
         """Insert a row, sealing its data with `sealed_for(pk)` so the blob is bound to the row."""
@@ -208,6 +234,8 @@ class SignatureStore(Protocol):
 
     def references(self, user_pk: int) -> list[SignatureRecord]: ...
     def recent_signed(self, user_pk: int, limit: int) -> list[SignatureRecord]: ...
+    def reference_refs(self, user_pk: int) -> list[SignatureRef]: ...
+    def recent_signed_refs(self, user_pk: int, limit: int) -> list[SignatureRef]: ...
     def by_pk(self, pk: int) -> SignatureRecord | None: ...
     def retire_oldest_references(self, user_pk: int, keep: int) -> None: ...
 
@@ -263,3 +291,7 @@ class Repos(Protocol):
 
 class UnitOfWork(Protocol):
     def __call__(self) -> AbstractContextManager[Repos]: ...
+
+    def read(self) -> AbstractContextManager[Repos]:
+        """A unit that only reads: one consistent snapshot that takes no write lock."""
+        ...

@@ -35,6 +35,7 @@ from authature.oauth.token import (
     check_code,
     format_expires,
     live_access_token,
+    live_token_check,
     narrowed_scopes,
     store_tokens,
     user_object,
@@ -79,7 +80,7 @@ class OAuthServer:
         self, authorization: str | None, form: Mapping[str, str], *, allow_public: bool = True
     ) -> ClientRecord:
         credentials = read_client_credentials(authorization, form)
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             return authenticate_client(
                 credentials, repos.clients, self._matches_client_secret, allow_public=allow_public
             )
@@ -87,7 +88,7 @@ class OAuthServer:
     # -- authorization endpoint (RFC 6749 4.1.1) ------------------------------------------
 
     def parse_authorization(self, items: Sequence[tuple[str, str]]) -> AuthorizationRequest:
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             return parse_authorization_request(items, repos.clients)
 
     def issue_code(
@@ -288,10 +289,11 @@ class OAuthServer:
             raise errors.invalid_request("client_id is required.")
         scopes = parse_scope(query.get("scope"))
         now = self.clock.now()
-        with self.uow() as repos:
-            record = live_access_token(repos, self.hasher, token, now)
-            client = repos.clients.by_pk(record.client_pk)
-        if client is None or client.disabled or client.client_id != client_id:
+        # A read unit and one statement: no write lock, and no cache either, so a revocation
+        # committed by any process is seen by the next check.
+        with self.uow.read() as repos:
+            record = live_token_check(repos, self.hasher, token, now)
+        if record.client_id is None or record.client_disabled or record.client_id != client_id:
             raise errors.invalid_token("The token was not issued to this client.")
         if any(s not in record.scopes for s in scopes):
             raise errors.invalid_token("The token does not carry the requested scope.")
@@ -304,7 +306,7 @@ class OAuthServer:
     ) -> AccessTokenRecord:
         """A live token of this client that carries `scope` (signature fetch, payments)."""
         now = self.clock.now()
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             record = live_access_token(repos, self.hasher, token, now)
         if record.client_pk != client.pk:
             raise errors.invalid_token("The token was not issued to this client.")
@@ -321,14 +323,14 @@ class OAuthServer:
 
     def introspect(self, authorization: str | None, form: Mapping[str, str]) -> dict[str, Any]:
         client = self.authenticate(authorization, form)
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             return introspect_token(repos, self.hasher, client, form, self.clock.now(), self.issuer)
 
     def userinfo(self, token: str | None) -> dict[str, Any]:
         """OpenID Connect Core 5.3: the claims of the user a live `openid` token was issued for."""
         if self.oidc is None:
             raise errors.invalid_request("OpenID Connect is not configured on this server.")
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             record = live_access_token(repos, self.hasher, token, self.clock.now())
             if "openid" not in record.scopes:
                 raise errors.invalid_scope("The token was not granted the openid scope.")

@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from authature.config import ConfigError, Settings
 
 _SEAL_VERSION = b"\x01"
+# Every sealed blob starts with the version byte and its random 96-bit nonce: a tag that names
+# one sealing, so derived data can be cached by (row, tag) without reading the blob.
+SEAL_TAG_BYTES = 1 + 12
 
 
 @dataclass(frozen=True, repr=False)

@@ -20,15 +20,24 @@ from typing import Protocol
 from authature.biometrics.capture import Capture, CaptureError, decode_capture, encode_capture
 from authature.biometrics.capture import parse_capture as parse_capture_payload
 from authature.biometrics.quality import quality_problem
-from authature.biometrics.verifier import Verifier
+from authature.biometrics.stored import Sample, SampleCache
+from authature.biometrics.stored import sample as derived_sample
+from authature.biometrics.verifier import Decision, Verifier
 from authature.oauth import errors
 from authature.oauth.authorize import AuthorizationRequest, authorization_redirect
 from authature.oauth.clients import is_native_redirect
-from authature.oauth.ports import AuthRequestRecord, ClientRecord, Clock, Repos, UnitOfWork
+from authature.oauth.ports import (
+    AuthRequestRecord,
+    ClientRecord,
+    Clock,
+    Repos,
+    SignatureRef,
+    UnitOfWork,
+)
 from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
 from authature.plaintext import text_problem
-from authature.security.keys import Keys
+from authature.security.keys import SEAL_TAG_BYTES, Keys
 
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
 
@@ -112,6 +121,7 @@ class SignInFlow:
         self.verifier = verifier
         self.policy = policy
         self.observer = observer
+        self.samples = SampleCache(verifier)  # derived data of stored rows, per process
 
     # -- starting and showing --------------------------------------------------------------
 
@@ -266,13 +276,13 @@ class SignInFlow:
         first_name: str | None = None,
         last_name: str | None = None,
     ) -> Outcome:
+        capture, problem = _read_capture(capture_json)  # no database: before the transaction
         with self.uow() as repos:
             record = self._load(repos, handle)
             if not self._check_nonce(repos, record, nonce):
                 return self._stale(repos, record)
             if record.step not in {"enroll", "verify"}:
                 return Outcome(again=True)
-            capture, problem = _read_capture(capture_json)
             if record.step == "enroll" and not record.enrollment_blobs:
                 names_problem = self._take_names(repos, record, first_name, last_name)
                 problem = names_problem or problem
@@ -287,7 +297,10 @@ class SignInFlow:
                 return Outcome(again=True, status=400)
             if record.step == "enroll":
                 return self._enroll(repos, record, capture)
-            return self._verify(repos, record, capture)
+            inputs = self._verify_inputs(repos, record, count=True)
+            if isinstance(inputs, Outcome):
+                return inputs
+        return self._verify(handle, capture, inputs)
 
     def _take_names(
         self,
@@ -373,34 +386,89 @@ class SignInFlow:
         return self._finish_success(repos, record, user.pk, signed_pk, now)
 
     def _store_signature(
-        self, repos: Repos, user_pk: int, role: str, capture: Capture, now: datetime
+        self,
+        repos: Repos,
+        user_pk: int,
+        role: str,
+        capture: Capture,
+        now: datetime,
+        derived: Sample | None = None,
     ) -> int:
         data = encode_capture(capture)
-        return repos.signatures.add(
-            user_pk, role, lambda pk: self.keys.seal(data, _signature_aad(pk)), now
-        )
+        sealed: list[bytes] = []
+
+        def seal(pk: int) -> bytes:
+            sealed.append(self.keys.seal(data, _signature_aad(pk)))
+            return sealed[-1]
+
+        pk = repos.signatures.add(user_pk, role, seal, now)
+        if derived is not None:  # the next verification of this user finds it ready
+            self.samples.put(replace(derived, key=_sample_key(pk, sealed[-1])))
+        return pk
 
     # -- verification ------------------------------------------------------------------------
 
-    def _verify(self, repos: Repos, record: AuthRequestRecord, capture: Capture) -> Outcome:
-        now = self.clock.now()
+    def _verify_inputs(
+        self, repos: Repos, record: AuthRequestRecord, *, count: bool
+    ) -> _VerifyInputs | Outcome:
+        """The user and their stored samples, or the outcome when they may not sign now.
+
+        `count`: this is the first look at this submission, which the rate limit counts.
+        """
         assert record.user_pk is not None
         user = repos.users.by_pk(record.user_pk)
         if user is None:
             raise SignInPageGone
-        if user.is_locked(now):
+        if user.is_locked(self.clock.now()):
             return self._finish_error(repos, record, _locked_error())
-        if self.observer is not None:
+        if count and self.observer is not None:
             self.observer.before_verify(repos, user.identifier)
+        signatures = repos.signatures
+        references = [self._sample(repos, s) for s in signatures.reference_refs(user.pk)]
+        recent = [self._sample(repos, s) for s in signatures.recent_signed_refs(user.pk, 20)]
+        return _VerifyInputs(user.pk, tuple(references), tuple(recent))
+
+    def _verify(self, handle: str, capture: Capture, inputs: _VerifyInputs) -> Outcome:
+        """Verify outside any transaction, then record the decision in a second one.
+
+        The DTW takes milliseconds; inside the step's transaction it held SQLite's write lock
+        (every other request of every process waited) or the request row's lock. The page's
+        nonce was used up by the first transaction, so this submission cannot be replayed
+        meanwhile; the second transaction checks again that the request is still at this step
+        for this user, and that the user's stored samples are still the ones compared (another
+        sign-in of the same user may have added one): if not, it compares again, inside.
+        """
+        probe = derived_sample(None, capture)
         started = time.perf_counter()
-        references = [self._unseal(s.pk, s.sealed) for s in repos.signatures.references(user.pk)]
-        recent = [self._unseal(s.pk, s.sealed) for s in repos.signatures.recent_signed(user.pk, 20)]
-        decision = self.verifier.verify(references, capture)
-        if decision.accepted and self.verifier.is_replay(capture, recent):
-            decision = replace(decision, accepted=False, reason="replay")
+        decision = self.samples.decide(probe, inputs.references, inputs.recent)
         seconds = time.perf_counter() - started
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            if record.step != "verify" or record.user_pk != inputs.user_pk:
+                return Outcome(again=True)
+            now_inputs = self._verify_inputs(repos, record, count=False)
+            if isinstance(now_inputs, Outcome):
+                return now_inputs
+            if not now_inputs.same_samples(inputs):
+                started = time.perf_counter()
+                decision = self.samples.decide(probe, now_inputs.references, now_inputs.recent)
+                seconds = time.perf_counter() - started
+            return self._record_decision(repos, record, capture, probe, decision, seconds)
+
+    def _record_decision(
+        self,
+        repos: Repos,
+        record: AuthRequestRecord,
+        capture: Capture,
+        probe: Sample,
+        decision: Decision,
+        seconds: float,
+    ) -> Outcome:
+        now = self.clock.now()
+        user_pk = record.user_pk
+        assert user_pk is not None  # its user was read by `_verify_inputs` in this transaction
         repos.attempts.record(
-            user.pk,
+            user_pk,
             record.client_pk,
             now,
             decision.accepted,
@@ -409,12 +477,12 @@ class SignInFlow:
             decision.threshold,
         )
         if not decision.accepted:
-            failures = repos.attempts.failures_since(user.pk, now - self.policy.lockout_window)
+            failures = repos.attempts.failures_since(user_pk, now - self.policy.lockout_window)
             if self.observer is not None:
                 outcome = "replay" if decision.reason == "replay" else "rejected"
                 self.observer.verified(outcome, seconds, failures >= self.policy.lockout_failures)
             if failures >= self.policy.lockout_failures:
-                repos.users.lock(user.pk, now + self.policy.lockout_duration)
+                repos.users.lock(user_pk, now + self.policy.lockout_duration)
                 return self._finish_error(repos, record, _locked_error())
             left = self.policy.lockout_failures - failures
             message = (
@@ -429,17 +497,28 @@ class SignInFlow:
             return Outcome(again=True)
         if self.observer is not None:
             self.observer.verified("accepted", seconds, False)
-        signed_pk = self._store_signature(repos, user.pk, "signed", capture, now)
+        signed_pk = self._store_signature(repos, user_pk, "signed", capture, now, probe)
         if self.verifier.template_update_ok(decision):
-            self._store_signature(repos, user.pk, "reference", capture, now)
-            repos.signatures.retire_oldest_references(user.pk, self.policy.max_references)
-        return self._finish_success(repos, record, user.pk, signed_pk, now)
+            self._store_signature(repos, user_pk, "reference", capture, now, probe)
+            repos.signatures.retire_oldest_references(user_pk, self.policy.max_references)
+        return self._finish_success(repos, record, user_pk, signed_pk, now)
 
     def _unseal(self, pk: int, sealed: bytes) -> Capture:
         return decode_capture(self.keys.unseal(sealed, _signature_aad(pk)))
 
+    def _sample(self, repos: Repos, ref: SignatureRef) -> Sample:
+        """A stored row's derived data; its sealed data is read, decrypted and decoded only the
+        first time this process sees the row."""
+
+        def load() -> Capture:
+            row = repos.signatures.by_pk(ref.pk)
+            assert row is not None  # listed in this transaction
+            return self._unseal(row.pk, row.sealed)
+
+        return self.samples.get(_sample_key(ref.pk, ref.tag), load)
+
     def signature_capture(self, signature_pk: int) -> Capture | None:
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             record = repos.signatures.by_pk(signature_pk)
         return None if record is None else self._unseal(record.pk, record.sealed)
 
@@ -477,7 +556,7 @@ class SignInFlow:
         return Outcome(redirect_to=authorization_redirect(record.redirect_uri, params))
 
     def client_of(self, handle: str) -> ClientRecord | None:
-        with self.uow() as repos:
+        with self.uow.read() as repos:
             try:
                 record = self._load(repos, handle)
             except SignInPageGone:
@@ -485,8 +564,27 @@ class SignInFlow:
             return repos.clients.by_pk(record.client_pk)
 
 
+@dataclass(frozen=True)
+class _VerifyInputs:
+    """What a verification compares, read in the step's first transaction."""
+
+    user_pk: int
+    references: tuple[Sample, ...]
+    recent: tuple[Sample, ...]
+
+    def same_samples(self, other: _VerifyInputs) -> bool:
+        keys = [s.key for s in self.references], [s.key for s in self.recent]
+        return keys == ([s.key for s in other.references], [s.key for s in other.recent])
+
+
 def _signature_aad(pk: int) -> bytes:
     return f"signature:{pk}".encode()
+
+
+def _sample_key(pk: int, sealed: bytes) -> tuple[int, bytes]:
+    """A cache key bound to the row's content, not only its id: SQLite may give a rolled-back
+    row's id to the next row, and each seal starts with a fresh random nonce."""
+    return pk, sealed[:SEAL_TAG_BYTES]
 
 
 def _locked_error() -> errors.OAuthError:

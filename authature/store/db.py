@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x417574686174  # "Authat": any fixed 64-bit number
+_READ = "authature_read"  # execution option of `Database.read` connections
+POOL_SIZE = 10
 
 
 class _WriterQueue:
@@ -54,6 +58,9 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     queue: _WriterQueue | None = None  # SQLite files only
+    # Connections the pool keeps open: the web layer runs at most this many database calls in
+    # threads at once, so a busy worker never opens (and closes) overflow connections.
+    pool_size: int = POOL_SIZE
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -75,6 +82,27 @@ class Database:
             return
         with self.queue.turn(), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only unit of work: no write lock, no queue, and nothing to commit.
+
+        SQLite: one snapshot. In WAL mode readers never wait for the writer, so a read need not
+        queue behind every write of every process (`_READ` makes the begin hook send a deferred
+        BEGIN, not BEGIN IMMEDIATE).
+        PostgreSQL: autocommit, so each statement reads the latest committed rows and the unit
+        costs no BEGIN and ROLLBACK round trips; rows that must agree are read in one statement.
+        A write on this connection is a bug.
+        """
+        if self.queue is None and not self.is_sqlite:
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with connection:
+                yield connection
+            return
+        connection = self.engine.connect().execution_options(**{_READ: True})
+        with connection, connection.begin() as transaction:
+            yield connection
+            transaction.rollback()
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,7 +128,7 @@ def create_database(url: str) -> Database:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            pool_size=8,
+            pool_size=POOL_SIZE,
             max_overflow=16,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -114,11 +142,42 @@ def create_database(url: str) -> Database:
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
             # Straight to the driver: through SQLAlchemy this statement cost as much as a query.
-            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+            read = conn.get_execution_options().get(_READ, False)
+            conn.connection.dbapi_connection.execute("BEGIN" if read else "BEGIN IMMEDIATE")
 
     else:
-        engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=20)
+        _ping_idle_connections(engine)
     return Database(engine, sessionmaker(engine, expire_on_commit=False), queue)
+
+
+_IDLE_PING_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection with a round trip before use only if it sat idle for a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout: a second round trip for every unit
+    of work, as much as the token check's own query. A connection used within the last second
+    is taken as is; if the database went away meanwhile, the failing statement invalidates the
+    whole pool (its connections are replaced on their next checkout) and that one request gets
+    the 503 it would have got anyway while the database was down. So a database that restarted
+    while the server was idle still costs no failed request (`tests/ops/test_outage.py`).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["authature_checkin"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("authature_checkin")
+        if last is None or time.monotonic() - last < _IDLE_PING_SECONDS:
+            return  # fresh, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sa_exc.InvalidatePoolError() from exc  # the pool reconnects and retries
 
 
 def alembic_config(url: str) -> Config:

@@ -1,13 +1,13 @@
 """Fixed-window rate limit counters in the database, so every server process shares them.
 
-One statement counts a hit and reads the result: `INSERT ... ON CONFLICT (key) DO UPDATE ...
-RETURNING`, which both SQLite (3.35+) and PostgreSQL run atomically. A row whose window has
-ended starts again at 1, so a key needs one row whatever the traffic.
+One statement adds a process's hits on a key and reads the total: `INSERT ... ON CONFLICT (key)
+DO UPDATE ... RETURNING`, which both SQLite (3.35+) and PostgreSQL run atomically. A row whose
+window has ended starts again from the hits added, so a key needs one row whatever the traffic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, case, delete
@@ -27,17 +27,19 @@ class Count:
 
 
 def _upsert(dialect: str) -> ReturningInsert[str, int, int]:
-    """One hit on one key, built once per dialect so SQLAlchemy compiles it once."""
+    """`hits` hits on one key, built once per dialect so SQLAlchemy compiles it once."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     counter = RateLimitCounter
     upsert = insert(counter).values(
-        key=bindparam("key"), window_end=bindparam("window_end"), hits=1
+        key=bindparam("key"), window_end=bindparam("window_end"), hits=bindparam("hits")
     )
     same_window = counter.window_end == upsert.excluded.window_end
     return upsert.on_conflict_do_update(
         index_elements=[counter.key],
         set_={
-            "hits": case((same_window, counter.hits + 1), else_=1),
+            "hits": case(
+                (same_window, counter.hits + upsert.excluded.hits), else_=upsert.excluded.hits
+            ),
             "window_end": upsert.excluded.window_end,
         },
     ).returning(counter.key, counter.hits, counter.window_end)
@@ -52,11 +54,16 @@ class SqlRateLimitStore:
 
     def hit(self, keys: Sequence[str], window_end: int) -> list[Count]:
         """Count one hit on each key for the window ending at `window_end`; return the totals."""
+        return self.add(dict.fromkeys(keys, (window_end, 1)))
+
+    def add(self, hits: Mapping[str, tuple[int, int]]) -> list[Count]:
+        """Add `{key: (window_end, hits)}` to the stored counts; return the new totals."""
         connection = self._c
         stmt = _UPSERTS[connection.dialect.name]
         counts = []
-        for key in dict.fromkeys(keys):
-            row = connection.execute(stmt, {"key": key, "window_end": window_end}).one()
+        for key, (window_end, n) in hits.items():
+            values = {"key": key, "window_end": window_end, "hits": n}
+            row = connection.execute(stmt, values).one()
             counts.append(Count(row.key, row.hits, row.window_end))
         return counts
 

@@ -34,12 +34,13 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
-def authorize(request: Request) -> Response:
+async def authorize(request: Request) -> Response:
     services = _services(request)
-    parsed = services.oauth.parse_authorization(list(request.query_params.multi_items()))
+    items = list(request.query_params.multi_items())
+    parsed = await _threaded(request, services.oauth.parse_authorization, items)
     if request.method == "HEAD":  # a link checker or prefetch must not open a sign-in
         return Response(status_code=200, headers={"Cache-Control": "no-store"})
-    handle = services.flow.begin(parsed)
+    handle = await _threaded(request, services.flow.begin, parsed)
     return RedirectResponse(f"/signin/{handle}", status_code=303)
 
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from authature.signin.flow import SignInFlow, SignInPageGone
+from authature.signin.flow import PageModel, SignInFlow, SignInPageGone
 from authature.web.responses import origin_of, page_security_headers
 
 
@@ -31,10 +31,16 @@ def render_page(
     return response
 
 
-def render_signin(request: Request, flow: SignInFlow, handle: str, status: int = 200) -> Response:
+def signin_page(flow: SignInFlow, handle: str) -> PageModel | None:
+    """The page model with a fresh nonce (a database write), or None when the page is gone."""
     try:
-        page = flow.page(handle)
+        return flow.page(handle)
     except SignInPageGone:
+        return None
+
+
+def render_signin(request: Request, page: PageModel | None, status: int = 200) -> Response:
+    if page is None:
         return render_page(
             request,
             "error.html",

@@ -2,6 +2,9 @@
 
 Three places count (limits in `config.RateLimits`, 0 = off):
 
+Hits are counted in the process and written to the shared counters in short batches
+(`web.ratebuffer`, which states the bound on over-admission); limits under 200 write every hit.
+
 - per IP address (`RateLimitMiddleware`): `POST /oauth/token` and the signature fetch
   (`/oauth/signatures/<token>`, `/oauth/signature`) are counted in the same transaction as the
   client's hit (below), or after the answer if the request failed before client authentication;
@@ -38,11 +41,12 @@ from authature.oauth.server import OAuthServer
 from authature.security.keys import Keys
 from authature.signin.flow import FlowObserver
 from authature.store.db import Database
-from authature.store.ratelimits import SqlRateLimitStore
+from authature.store.ratelimits import Count, SqlRateLimitStore
+from authature.web.ratebuffer import HitBuffer
 
 __all__ = ["LimitObserver", "LimitedOAuthServer", "RateLimitMiddleware", "RateLimiter"]
 
-_CLEANUP_CHANCE = 0.001  # about one hit in a thousand deletes the counters of ended windows
+_CLEANUP_CHANCE = 0.01  # about one write in a hundred deletes the counters of ended windows
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,11 @@ class _Rule:
 
 
 class RateLimiter:
-    """Counts hits on (rule, subject) keys in the database and refuses those over the limit."""
+    """Counts hits on (rule, subject) keys and refuses those over the limit.
+
+    Counts are shared by every process through the database, written in short batches
+    (`web.ratebuffer`: the bound on over-admission is there).
+    """
 
     def __init__(
         self,
@@ -65,42 +73,66 @@ class RateLimiter:
         self.keys = keys
         self.limits = limits
         self.now_seconds = now_seconds
+        self.buffer = HitBuffer(limits.flush_ms / 1000)
 
     def _key(self, rule: str, subject: str) -> str:
         return f"{rule}:{self.keys.digest(subject, 'rate_limit:' + rule)[:40]}"
 
     def check(self, connection: Connection, hits: Mapping[str, tuple[int, str]]) -> None:
-        """Count `{rule: (limit, subject)}` on `connection`; raise `rate_limited` if one is over.
+        """Count `{rule: (limit, subject)}`; raise `rate_limited` if one is over.
 
-        Runs in the caller's transaction: on SQLite a second transaction would wait for the
-        write lock this one may already hold.
+        A write that is due runs in the caller's transaction (on SQLite a second transaction
+        would wait for the write lock this one may already hold), for these keys only: if the
+        caller rolls back, other requests' hits are not lost with it.
         """
+        self._decide(hits, connection)
+
+    def check_alone(self, hits: Mapping[str, tuple[int, str]]) -> None:
+        """`check`, with a write that is due in a transaction of its own."""
+        self._decide(hits, None)
+
+    def _decide(self, hits: Mapping[str, tuple[int, str]], connection: Connection | None) -> None:
         active = {rule: v for rule, v in hits.items() if v[0] > 0}
         if not active:
             return
         now = self.now_seconds()
         window = self.limits.window_seconds
         window_end = (int(now) // window + 1) * window
-        store = SqlRateLimitStore(connection)
-        keys = {self._key(rule, subject): limit for rule, (limit, subject) in active.items()}
-        counts = store.hit(list(keys), window_end)
-        if random.random() < _CLEANUP_CHANCE:  # noqa: S311 - not a secret
-            store.forget_ended(int(now))
-        over = [c for c in counts if c.hits > keys[c.key]]
-        if over:
+        limits = {self._key(rule, subject): limit for rule, (limit, subject) in active.items()}
+        totals, due = self.buffer.count(limits, window_end, now)
+        if due:
+            self._write(connection, now, limits if connection is not None else None)
+            totals = self.buffer.totals(limits)
+        if any(totals[key] > limit for key, limit in limits.items()):
             raise errors.rate_limited(max(1, int(window_end - now + 0.999)))
 
-    def check_alone(self, hits: Mapping[str, tuple[int, str]]) -> None:
-        """`check` in a transaction of its own.
+    def _write(self, connection: Connection | None, now: float, only: Any) -> None:
+        taken = self.buffer.take(now, only)
+        if not taken:
+            return
+        try:
+            if connection is not None:
+                counts = self._add(connection, taken, now)
+            else:
+                with self.database.begin() as own:
+                    if own.dialect.name == "postgresql":
+                        # Losing the last few counts in a database crash is harmless; waiting
+                        # for an fsync on every write is not.
+                        own.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                    counts = self._add(own, taken, now)
+        except BaseException:
+            self.buffer.restore(taken)
+            raise
+        self.buffer.settle(taken, counts)
 
-        On PostgreSQL that transaction commits without waiting for the disk: losing the last
-        few counts in a database crash is harmless, waiting for an fsync on every request is not.
-        """
-        if any(limit > 0 for limit, _ in hits.values()):
-            with self.database.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                self.check(connection, hits)
+    def _add(
+        self, connection: Connection, taken: Mapping[str, tuple[int, int]], now: float
+    ) -> list[Count]:
+        store = SqlRateLimitStore(connection)
+        counts = store.add(taken)
+        if random.random() < _CLEANUP_CHANCE:  # noqa: S311 - not a secret
+            store.forget_ended(int(now))
+        return counts
 
 
 @dataclass

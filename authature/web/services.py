@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
+import anyio
 
 from authature.biometrics.verifier import Verifier
 from authature.config import Settings
@@ -43,6 +44,13 @@ class Services:
     issuer: str
     limiter: RateLimiter
     metrics: Metrics | None
+    threads: anyio.CapacityLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        # No more database calls in threads than pooled connections: beyond them the pool
+        # opens an overflow connection per call and closes it after (with PostgreSQL, a new
+        # server process each time), which cost more than the calls under load.
+        self.threads = anyio.CapacityLimiter(self.database.pool_size)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking service call inline on the event loop, or in a worker thread.
@@ -57,7 +65,11 @@ class Services:
         inline = self.settings.inline_database_calls
         if inline or (inline is None and self.database.is_sqlite):
             return fn(*args)
-        return await run_in_threadpool(fn, *args)
+        return await self.threaded(fn, *args)
+
+    async def threaded(self, fn: Callable[..., T], *args: Any) -> T:
+        """A blocking call in a worker thread, whatever the database (CPU-heavy work too)."""
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=self.threads)
 
 
 def build_services(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -10,8 +9,9 @@ from starlette.routing import Route
 from authature.oauth import errors
 from authature.signin.flow import Outcome, SignInFlow
 from authature.web.forms import read_form
-from authature.web.pages import render_page, render_signin
+from authature.web.pages import render_page, render_signin, signin_page
 from authature.web.responses import json_response
+from authature.web.services import Services
 
 
 def _flow(request: Request) -> SignInFlow:
@@ -19,8 +19,19 @@ def _flow(request: Request) -> SignInFlow:
     return flow
 
 
-def show(request: Request) -> Response:
-    return render_signin(request, _flow(request), request.path_params["handle"])
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def _render(request: Request, handle: str, status: int = 200) -> Response:
+    """Inline with SQLite, in a thread with PostgreSQL (`Services.call`), then rendered."""
+    page = await _services(request).call(signin_page, _flow(request), handle)
+    return render_signin(request, page, status)
+
+
+async def show(request: Request) -> Response:
+    return await _render(request, request.path_params["handle"])
 
 
 def _same_origin(request: Request) -> bool:
@@ -37,13 +48,15 @@ async def _post(request: Request, step: str) -> Response:
         raise errors.invalid_request("This form may only be sent from the Authature page.")
     form = await read_form(request)
     flow = _flow(request)
+    services = _services(request)
     nonce = form.get("nonce", "")
     if step == "identify":
-        outcome = await run_in_threadpool(flow.identify, handle, nonce, form.get("identifier", ""))
+        outcome = await services.call(flow.identify, handle, nonce, form.get("identifier", ""))
     elif step == "deny":
-        outcome = await run_in_threadpool(flow.deny, handle, nonce)
+        outcome = await services.call(flow.deny, handle, nonce)
     else:
-        outcome = await run_in_threadpool(
+        # The verifier's CPU time always goes to a thread, whatever the database.
+        outcome = await services.threaded(
             flow.submit_signature,
             handle,
             nonce,
@@ -51,16 +64,16 @@ async def _post(request: Request, step: str) -> Response:
             form.get("first_name"),
             form.get("last_name"),
         )
-    return _answer(request, flow, handle, outcome)
+    return await _answer(request, handle, outcome)
 
 
-def _answer(request: Request, flow: SignInFlow, handle: str, outcome: Outcome) -> Response:
+async def _answer(request: Request, handle: str, outcome: Outcome) -> Response:
     if outcome.native_json is not None:
         return json_response(outcome.native_json, outcome.status)
     if outcome.redirect_to is not None:
         return RedirectResponse(outcome.redirect_to, status_code=303)
     if outcome.status == 400:
-        return render_signin(request, flow, handle, status=400)
+        return await _render(request, handle, status=400)
     return RedirectResponse(f"/signin/{handle}", status_code=303)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -62,13 +61,15 @@ def _bearer(request: Request) -> str:
 async def revoke(request: Request) -> Response:
     """RFC 7009 2.2: 200 whether or not there was anything to revoke."""
     form = await read_form(request)
-    await run_in_threadpool(_oauth(request).revoke, request.headers.get("authorization"), form)
+    await _services(request).call(
+        _oauth(request).revoke, request.headers.get("authorization"), form
+    )
     return json_response({})
 
 
 async def introspect(request: Request) -> Response:
     form = await read_form(request)
-    body = await run_in_threadpool(
+    body = await _services(request).call(
         _oauth(request).introspect, request.headers.get("authorization"), form
     )
     return json_response(body)
@@ -78,7 +79,7 @@ async def userinfo(request: Request) -> Response:
     """OpenID Connect Core 5.3.1: GET and POST, bearer token in the header."""
     token = _bearer(request)
     try:
-        claims = await run_in_threadpool(_oauth(request).userinfo, token)
+        claims = await _services(request).call(_oauth(request).userinfo, token)
     except errors.OAuthError as exc:
         if exc.error == "invalid_token":  # RFC 6750 3.1
             exc.headers["WWW-Authenticate"] = 'Bearer realm="authature", error="invalid_token"'

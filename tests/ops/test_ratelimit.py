@@ -156,3 +156,27 @@ def test_the_counter_is_shared_by_two_server_processes(tmp_path: Path, database_
         assert [r.status_code for r in answers] == [401] * 6
         assert_rate_limited(on_a.post("/oauth/token", data={"code": "x"}))
         assert_rate_limited(on_b.post("/oauth/token", data={"code": "x"}))
+
+
+def test_two_processes_over_admit_at_most_one_batch_each(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Limits of 200 and more are counted in each process and written in batches of 1 %
+    (docs/operations.md): two processes together admit at most two batches over the limit."""
+    env = cluster_env(
+        tmp_path,
+        database_url,
+        AUTHATURE_RATE_LIMIT_TOKEN_PER_IP="300",  # batches of 3
+        AUTHATURE_RATE_LIMIT_FLUSH_MS="10000",  # so that only full batches are written
+        AUTHATURE_RATE_LIMIT_WINDOW_SECONDS=str(WINDOW),
+    )
+    with running(env, tmp_path, count=2) as (a, b), a.http() as on_a, b.http() as on_b:
+        statuses = [
+            (on_a if i % 3 else on_b).post("/oauth/token", data={"code": "x"}).status_code
+            for i in range(340)
+        ]
+        assert set(statuses) == {401, 429}
+        admitted = statuses.count(401)
+        assert 300 <= admitted <= 300 + 2 * 3, admitted
+        assert_rate_limited(on_a.post("/oauth/token", data={"code": "x"}))
+        assert_rate_limited(on_b.post("/oauth/token", data={"code": "x"}))

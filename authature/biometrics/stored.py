@@ -1,0 +1,168 @@
+"""Derived data of stored signatures, kept per row so a verification need not rebuild it.
+
+A verification used to decrypt and decode every reference and the user's 20 most recent signed
+samples, prepare their features, and compute the DTW distances among all references, on every
+sign-in: most of the sign-in's CPU time. A stored row never changes (its sealed blob is bound
+to its primary key), so what is derived from it can be kept by row id:
+
+- `Sample`: the features the DTW compares and a compact replay print (the resampled shape and
+  timing `Verifier.is_replay` compares); no raw samples, and no repr that shows any;
+- the reference pair distances, so a reference set that gained one sample costs the new
+  sample's distances to the others, not all of them again.
+
+`SampleCache.decide` gives exactly the decision `Verifier.verify` plus the recent-sample replay
+check give (`tests/biometrics/test_stored.py` compares them on SVC2004). This module only uses
+the verifier's public functions; the replay rule's tolerances are read from `verifier`.
+Imports nothing of Authature outside `biometrics`.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+from . import verifier as _verifier
+from .capture import Capture, FloatArray
+from .features import CHANNELS
+from .verifier import Decision, Prepared, Template, Verifier, distances, prepare
+
+__all__ = ["ReplayPrint", "Sample", "SampleCache", "replay_print"]
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+@dataclass(frozen=True, repr=False)
+class ReplayPrint:
+    """What the replay rule compares: shape and timing resampled to 64 points (derived data)."""
+
+    stroke_count: int
+    xy: FloatArray
+    t: FloatArray
+    size: float
+    duration: float
+
+    def __repr__(self) -> str:
+        return f"ReplayPrint(strokes={self.stroke_count})"
+
+
+def replay_print(c: Capture) -> ReplayPrint:
+    """As `Verifier.is_replay` resamples a capture."""
+    pts = c.points()
+    n = len(pts)
+    idx = np.linspace(0, n - 1, _verifier._REPLAY_POINTS)
+    xy = np.stack([np.interp(idx, np.arange(n), pts[:, k]) for k in (0, 1)], axis=1)
+    t = np.interp(idx, np.arange(n), pts[:, 2])
+    lo = pts[:, :2].min(axis=0)
+    size = float(np.max(pts[:, :2].max(axis=0) - lo))
+    return ReplayPrint(c.stroke_count, xy - lo, t, max(size, 1.0), max(c.duration_ms, 1.0))
+
+
+def _is_replay(probe: ReplayPrint, seen: Sequence[ReplayPrint]) -> bool:
+    """`Verifier.is_replay` on replay prints."""
+    for other in seen:
+        if other.stroke_count != probe.stroke_count:
+            continue
+        size = max(probe.size, other.size)
+        dur = max(probe.duration, other.duration)
+        shape = float(np.sqrt(np.mean(np.sum((probe.xy - other.xy) ** 2, axis=1)))) / size
+        timing = float(np.sqrt(np.mean((probe.t - other.t) ** 2))) / dur
+        if shape < _verifier._REPLAY_SHAPE and timing < _verifier._REPLAY_TIME:
+            return True
+    return False
+
+
+@dataclass(frozen=True, repr=False)
+class Sample:
+    """One stored signature's derived data, named by its row id."""
+
+    key: Hashable
+    prepared: Prepared
+    print: ReplayPrint
+
+    def __repr__(self) -> str:
+        return f"Sample(key={self.key!r})"
+
+
+def sample(key: Hashable, c: Capture) -> Sample:
+    return Sample(key, prepare(c), replay_print(c))
+
+
+class _Lru(Generic[_K, _V]):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[_K, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _K) -> _V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: _K, value: _V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class SampleCache:
+    """Samples by row id and reference pair distances, for one process (thread-safe).
+
+    A derived cache only: the database stays the source of truth, and a row not seen before is
+    loaded (decrypted and decoded) by the caller's `load`.
+    """
+
+    def __init__(self, verifier: Verifier, samples: int = 4096, pairs: int = 32768) -> None:
+        self.verifier = verifier
+        self._samples: _Lru[Hashable, Sample] = _Lru(samples)
+        self._pairs: _Lru[tuple[Hashable, Hashable], FloatArray] = _Lru(pairs)
+
+    def get(self, key: Hashable, load: Callable[[], Capture]) -> Sample:
+        hit = self._samples.get(key)
+        if hit is None:
+            hit = sample(key, load())
+            self._samples.put(key, hit)
+        return hit
+
+    def put(self, value: Sample) -> None:
+        self._samples.put(value.key, value)
+
+    def template(self, refs: Sequence[Sample]) -> Template:
+        """As `Verifier.template` builds it, reusing the pair distances already known."""
+        k = len(refs)
+        mutual = np.zeros((len(CHANNELS), k, k))
+        for i in range(k):
+            for j in range(i + 1, k):
+                pair = (refs[i].key, refs[j].key)
+                d = self._pairs.get(pair)
+                if d is None:
+                    d = distances(refs[i].prepared, refs[j].prepared)
+                    self._pairs.put(pair, d)
+                mutual[:, i, j] = mutual[:, j, i] = d
+        return Template(tuple(r.prepared for r in refs), mutual)
+
+    def decide(
+        self, probe: Sample, references: Sequence[Sample], recent: Sequence[Sample]
+    ) -> Decision:
+        """`Verifier.verify(references, probe)`, then refused as a replay of a recent sample."""
+        if not references:
+            raise ValueError("decide() needs at least one reference")
+        threshold = self.verifier.threshold
+        if _is_replay(probe.print, [r.print for r in references]):
+            return Decision(False, -math.inf, threshold, "replay")
+        score = self.verifier.score(self.template(references), probe.prepared)
+        if score < threshold:
+            return Decision(False, score, threshold, "rejected")
+        if _is_replay(probe.print, [r.print for r in recent]):
+            return Decision(False, score, threshold, "replay")
+        return Decision(True, score, threshold, "accepted")

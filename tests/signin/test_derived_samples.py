@@ -1,0 +1,89 @@
+"""`biometrics.stored`: the cached derived data gives exactly the verifier's own decisions.
+
+(The sign-in flow keeps stored signatures' features, replay prints and reference pair distances
+per row; these tests compare its decisions with `Verifier.verify` and `Verifier.is_replay` on
+real SVC2004 signatures, including replays.)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from support.data import svc2004_path
+
+from authature.biometrics.capture import Capture
+from authature.biometrics.stored import SampleCache, sample
+from authature.biometrics.svc2004 import load_signature
+from authature.biometrics.verifier import Decision, Verifier
+
+pytestmark = pytest.mark.data
+
+
+def _load(user: int, n: int) -> Capture:
+    return load_signature(svc2004_path(user, n))
+
+
+def _same(c: Capture) -> Capture:
+    return c
+
+
+def _expected(
+    verifier: Verifier, refs: list[Capture], recent: list[Capture], probe: Capture
+) -> Decision:
+    decision = verifier.verify(refs, probe)
+    if decision.accepted and verifier.is_replay(probe, recent):
+        decision = replace(decision, accepted=False, reason="replay")
+    return decision
+
+
+@pytest.mark.parametrize("user", [1, 7])
+def test_decisions_equal_the_verifiers_own(user: int) -> None:
+    verifier = Verifier()
+    cache = SampleCache(verifier)
+    refs = [_load(user, n) for n in range(1, 6)]
+    recent = [_load(user, 6)]
+    probes = [_load(user, n) for n in (6, 7, 8, 9, 12)]  # 6: a replay of a recent sample
+    probes += [_load(user, 21), _load(user, 25), _load(user % 30 + 1, 3)]  # forgeries
+    probes.append(refs[2])  # a replay of a reference
+    ref_samples = [cache.get(("ref", i), functools.partial(_same, c)) for i, c in enumerate(refs)]
+    recent_samples = [
+        cache.get(("recent", i), functools.partial(_same, c)) for i, c in enumerate(recent)
+    ]
+    reasons = set()
+    for probe in probes:
+        got = cache.decide(sample(None, probe), ref_samples, recent_samples)
+        want = _expected(verifier, refs, recent, probe)
+        assert (got.accepted, got.reason) == (want.accepted, want.reason)
+        assert got.score == want.score or (math.isinf(got.score) and math.isinf(want.score))
+        reasons.add(got.reason)
+    assert {"replay", "rejected"} <= reasons
+
+
+def test_a_grown_reference_set_reuses_the_known_pair_distances() -> None:
+    verifier = Verifier()
+    cache = SampleCache(verifier)
+    refs = [cache.get(n, functools.partial(_load, 2, n)) for n in range(1, 7)]
+    cache.template(refs[:5])
+    fresh = SampleCache(verifier)
+    grown, rebuilt = cache.template(refs), fresh.template(refs)
+    assert np.array_equal(grown.mutual, rebuilt.mutual)
+    assert np.array_equal(
+        grown.mutual, verifier.template([_load(2, n) for n in range(1, 7)]).mutual
+    )
+
+
+def test_samples_are_loaded_once_and_show_no_data() -> None:
+    cache = SampleCache(Verifier())
+    loads = []
+
+    def load() -> Capture:
+        loads.append(1)
+        return _load(3, 1)
+
+    first = cache.get((1, b"x"), load)
+    assert cache.get((1, b"x"), load) is first and len(loads) == 1
+    assert "x=" not in repr(first) and "xy" not in repr(first.print)
