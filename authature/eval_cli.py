@@ -6,11 +6,13 @@ The CLI owner registers :data:`eval_command` as ``authature eval``.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
 
 from .biometrics.evaluation import evaluate, parse_users, plot_det
+from .biometrics.evaluation import user_ranges as _ranges
 
 __all__ = ["eval_command"]
 
@@ -29,7 +31,13 @@ __all__ = ["eval_command"]
 @click.option("--det", "det_path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--users", default=None, help="Users to evaluate, e.g. 1-30 (default: all present).")
 @click.option("--draws", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--threshold", type=float, default=None, help="Operating point (default: server's).")
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    callback=lambda _ctx, _param, value: _check_threshold(value),
+    help="Operating point, -20..20 (default: the server's).",
+)
 def eval_command(
     data_dir: Path,
     task: str,
@@ -47,14 +55,26 @@ def eval_command(
     folder = data_dir / f"Task{task}"
     if not folder.is_dir():
         raise click.BadParameter(f"{folder} is not a folder", param_hint="--data")
-    chosen = parse_users(users) if users else None
+    try:
+        chosen = parse_users(users) if users is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--users") from None
     from .biometrics.svc2004 import list_users
 
-    count = len(chosen) if chosen else len(list_users(folder))
-    with click.progressbar(
-        length=count, label=f"Task {task}", file=click.get_text_stream("stderr")
-    ) as bar:
-        report = evaluate(folder, int(task), chosen, draws, threshold, progress=bar.update)
+    present = set(list_users(folder))
+    if chosen is not None and not present & set(chosen):
+        raise click.BadParameter(
+            f"none of these users has files in {folder} (present: {_ranges(sorted(present))})",
+            param_hint="--users",
+        )
+    count = len(present & set(chosen)) if chosen is not None else len(present)
+    try:
+        with click.progressbar(
+            length=count, label=f"Task {task}", file=click.get_text_stream("stderr")
+        ) as bar:
+            report = evaluate(folder, int(task), chosen, draws, threshold, progress=bar.update)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(report.table())
     if report_path:
         report_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
@@ -62,3 +82,11 @@ def eval_command(
     if det_path:
         plot_det(report, det_path)
         click.echo(f"DET curve written to {det_path}")
+
+
+def _check_threshold(value: float | None) -> float | None:
+    # Same bounds as AUTHATURE_VERIFY_THRESHOLD: nan would make every comparison false and an
+    # infinite one accept or refuse everyone, so the table would report nothing real.
+    if value is not None and not (math.isfinite(value) and -20 <= value <= 20):
+        raise click.BadParameter(f"{value} is not a number in -20..20", param_hint="--threshold")
+    return value

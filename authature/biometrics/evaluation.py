@@ -55,6 +55,7 @@ __all__ = [
     "parse_users",
     "plot_det",
     "train_model",
+    "user_ranges",
 ]
 
 Key = tuple[int, int]  # (user, sample)
@@ -451,18 +452,39 @@ def _ranges(users: Sequence[int]) -> str:
     return ",".join(parts)
 
 
+#: ``[1, 2, 3, 7]`` -> ``"1-3,7"`` (for messages that name users).
+user_ranges = _ranges
+
+
+#: Largest user number ``parse_users`` accepts (SVC2004 has 40; a typo must not build a
+#: billion-element range).
+MAX_USER = 10_000
+
+
 def parse_users(text: str) -> list[int]:
-    """``"1-15,20"`` -> [1, ..., 15, 20]."""
+    """``"1-15,20"`` -> [1, ..., 15, 20].
+
+    Raises ``ValueError`` with a sentence naming the bad part (not a number, a range that runs
+    backwards, a number outside 1..MAX_USER, nothing chosen).
+    """
     out: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
+    for raw in text.split(","):
+        part = raw.strip()
         if not part:
             continue
-        if "-" in part:
-            a, b = part.split("-", 1)
-            out.update(range(int(a), int(b) + 1))
-        else:
-            out.add(int(part))
+        a, sep, b = part.partition("-")
+        try:
+            low = int(a)
+            high = int(b) if sep else low
+        except ValueError:
+            raise ValueError(f"{part!r} is not a user number or a range like 1-15") from None
+        if low > high:
+            raise ValueError(f"the range {part!r} runs backwards; write it as {high}-{low}")
+        if low < 1 or high > MAX_USER:
+            raise ValueError(f"user numbers go from 1 to {MAX_USER}; {part!r} is outside")
+        out.update(range(low, high + 1))
+    if not out:
+        raise ValueError("no users given; write them like 1-30 or 1,5,7")
     return sorted(out)
 
 
@@ -550,6 +572,14 @@ def evaluate(
     data = SignatureSet(folder, users)
     protocol = Protocol(draws=draws)
     all_users = data.users
+    usable = [u for u in all_users if len(data.samples(u, protocol.reference_samples)) >= 2]
+    if len(usable) < 2:
+        raise ValueError(
+            "the evaluation needs at least 2 users with 2 or more genuine signatures among "
+            f"S1-S10 (one to learn on, one to report on); {folder} has {len(usable)}"
+        )
+    if not any(data.samples(u, protocol.genuine_samples) for u in usable):
+        raise ValueError(f"no genuine test signatures (S11-S20) of those users in {folder}")
     half = len(all_users) // 2
     first, second = all_users[:half], all_users[half:]
     scores = trial_vectors(data, all_users, protocol, progress)

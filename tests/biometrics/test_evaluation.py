@@ -104,3 +104,31 @@ def test_any_folder_in_the_layout_works(svc: Path, tmp_path: Path) -> None:
     report = evaluate(folder, 2, draws=1).as_dict()
     assert report["users"] == [3, 11, 20, 27]
     assert 0 <= report["eer_skilled"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--users", "5-1"], "runs backwards"),
+        (["--users", "x"], "not a user number"),
+        (["--users", ","], "no users given"),
+        (["--users", "1-99999999999"], "from 1 to 10000"),
+        (["--users", "99"], "none of these users has files"),
+        (["--threshold", "nan"], "-20..20"),
+        (["--threshold", "inf"], "-20..20"),
+        (["--users", "3"], "at least 2 users"),
+    ],
+)
+def test_cli_refuses_bad_options_with_a_sentence(svc: Path, args: list[str], says: str) -> None:
+    result = CliRunner().invoke(eval_command, ["--data", str(svc), "--draws", "1", *args])
+    assert result.exit_code in (1, 2)  # click's usage error or ClickException, not a crash
+    assert says in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, (ValueError, FileNotFoundError))
+
+
+def test_parse_users_names_the_bad_part() -> None:
+    with pytest.raises(ValueError, match="runs backwards"):
+        parse_users("9-2")
+    with pytest.raises(ValueError, match="'1-b'"):
+        parse_users("1-b")
