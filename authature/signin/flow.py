@@ -14,7 +14,7 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from authature.biometrics.capture import Capture, CaptureError, decode_capture, encode_capture
@@ -33,6 +33,7 @@ from authature.oauth.ports import (
     Repos,
     SignatureRef,
     UnitOfWork,
+    UserRecord,
 )
 from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
@@ -250,7 +251,7 @@ class SignInFlow:
                 return Outcome(again=True)
             user = repos.users.by_identifier(identifier)
             if user is not None and user.is_locked(self.clock.now()):
-                return self._finish_error(repos, record, _locked_error())
+                return self._finish_error(repos, record, self._locked_error(repos, user))
             repos.requests.update(
                 record.handle_digest,
                 pending_identifier=identifier,
@@ -322,6 +323,19 @@ class SignInFlow:
         if not first or not last:
             return "Please enter your first and last name, then sign again."
         return None
+
+    def _locked_error(self, repos: Repos, user: UserRecord) -> errors.OAuthError:
+        """Why the user may not sign now: their own refused signatures, or an operator's lock
+        (`authature users lock`), which sets the same field; recent failures tell them apart."""
+        assert user.locked_until is not None
+        locked_at = user.locked_until - self.policy.lockout_duration
+        failures = repos.attempts.failures_since(user.pk, locked_at - self.policy.lockout_window)
+        if failures >= self.policy.lockout_failures:
+            return _refused_lock_error(user.locked_until)
+        return errors.access_denied(
+            f"This account is locked by the service until {_utc(user.locked_until)}. "
+            "Contact the service's support to have it unlocked."
+        )
 
     # -- enrollment --------------------------------------------------------------------------
 
@@ -420,7 +434,7 @@ class SignInFlow:
         if user is None:
             raise SignInPageGone
         if user.is_locked(self.clock.now()):
-            return self._finish_error(repos, record, _locked_error())
+            return self._finish_error(repos, record, self._locked_error(repos, user))
         if count and self.observer is not None:
             self.observer.before_verify(repos, user.identifier)
         signatures = repos.signatures
@@ -482,8 +496,9 @@ class SignInFlow:
                 outcome = "replay" if decision.reason == "replay" else "rejected"
                 self.observer.verified(outcome, seconds, failures >= self.policy.lockout_failures)
             if failures >= self.policy.lockout_failures:
-                repos.users.lock(user_pk, now + self.policy.lockout_duration)
-                return self._finish_error(repos, record, _locked_error())
+                until = now + self.policy.lockout_duration
+                repos.users.lock(user_pk, until)
+                return self._finish_error(repos, record, _refused_lock_error(until))
             left = self.policy.lockout_failures - failures
             message = (
                 "That signature is a copy of an earlier one. Please sign again by hand."
@@ -587,10 +602,14 @@ def _sample_key(pk: int, sealed: bytes) -> tuple[int, bytes]:
     return pk, sealed[:SEAL_TAG_BYTES]
 
 
-def _locked_error() -> errors.OAuthError:
+def _refused_lock_error(until: datetime) -> errors.OAuthError:
     return errors.access_denied(
-        "Too many signatures were refused; the account is locked for a while."
+        f"Too many signatures were refused; the account is locked until {_utc(until)}."
     )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _origin(uri: str) -> str:

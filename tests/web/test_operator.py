@@ -36,6 +36,10 @@ def test_lock_and_unlock_a_user(live_server: LiveServer, monkeypatch: pytest.Mon
         refused = verify(http, url, "op@example.com", svc2004_path(8, 11))
         assert not isinstance(refused, Page)
         assert redirect_params(refused)["error"] == "access_denied"
+        # The operator's lock says so; it does not blame signatures the user never gave.
+        why = redirect_params(refused)["error_description"]
+        assert "locked by the service until" in why and "support" in why
+        assert "refused" not in why
 
         _cli(live_server, monkeypatch, "users", "unlock", "op@example.com")
         accepted, _ = sign_in(

@@ -205,8 +205,11 @@ def test_known_user_genuine_accepted_forgeries_refused_until_locked(
         assert params["error"] == "access_denied"
         assert params["state"] == "state-123"
         assert len(refused_pages) == 4  # five refusals lock the user (the fifth redirects)
+        assert "Too many signatures were refused" in params["error_description"]
+        assert " UTC" in params["error_description"]  # says until when
 
         # Locked: even the genuine writer is refused for a while, at the identifier step.
         page_or_redirect = verify(http, url, "user1@example.com", svc2004_path(1, 12))
         assert not isinstance(page_or_redirect, Page)
         assert redirect_params(page_or_redirect)["error"] == "access_denied"
+        assert "Too many signatures" in redirect_params(page_or_redirect)["error_description"]
