@@ -24,6 +24,13 @@ _USER_PARAMS = ("identifier", "first_name", "last_name", "mobile")
 _MAX_PARAM = 2000
 _DEVICE_UID = re.compile(r"^[\x21-\x7e]{1,200}$")
 _MOBILE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,30}$")
+
+
+def is_mobile_number(value: str) -> bool:
+    """A phone number as people type it: optional +, digits, spaces and ( ) . / -."""
+    return bool(_MOBILE.match(value))
+
+
 _REF_ID = re.compile(r"^[\x20-\x7e]{1,200}$")
 
 
@@ -118,7 +125,7 @@ def _parse_trusted(
         problem = text_problem(value, f"user_params[{name}]", 320 if name == "identifier" else 200)
         if problem is not None:
             raise errors.invalid_request(problem)
-        if name == "mobile" and value and not _MOBILE.match(value):
+        if name == "mobile" and value and not is_mobile_number(value):
             raise errors.invalid_request(
                 "user_params[mobile] must be a phone number like +3212345678."
             )

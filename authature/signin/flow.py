@@ -24,7 +24,11 @@ from authature.biometrics.stored import Sample, SampleCache
 from authature.biometrics.stored import sample as derived_sample
 from authature.biometrics.verifier import Decision, Verifier
 from authature.oauth import errors
-from authature.oauth.authorize import AuthorizationRequest, authorization_redirect
+from authature.oauth.authorize import (
+    AuthorizationRequest,
+    authorization_redirect,
+    is_mobile_number,
+)
 from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import (
     AuthRequestRecord,
@@ -85,6 +89,7 @@ class PageModel:
     identifier: str
     first_name: str
     last_name: str
+    mobile: str
     needs_names: bool
     sample_number: int
     samples_needed: int
@@ -205,6 +210,7 @@ class SignInFlow:
             identifier=user.identifier if user else (record.pending_identifier or ""),
             first_name=record.pending_first_name or "",
             last_name=record.pending_last_name or "",
+            mobile=record.pending_mobile or "",
             needs_names=record.step == "enroll" and not record.enrollment_blobs,
             sample_number=sample_number,
             samples_needed=needed,
@@ -276,7 +282,9 @@ class SignInFlow:
         capture_json: str,
         first_name: str | None = None,
         last_name: str | None = None,
+        mobile: str | None = None,
     ) -> Outcome:
+        """`mobile` None: the form had no mobile field (keep `user_params[mobile]`)."""
         capture, problem = _read_capture(capture_json)  # no database: before the transaction
         with self.uow() as repos:
             record = self._load(repos, handle)
@@ -285,13 +293,16 @@ class SignInFlow:
             if record.step not in {"enroll", "verify"}:
                 return Outcome(again=True)
             if record.step == "enroll" and not record.enrollment_blobs:
-                names_problem = self._take_names(repos, record, first_name, last_name)
+                names_problem = self._take_names(repos, record, first_name, last_name, mobile)
                 problem = names_problem or problem
                 if names_problem is None:
                     record = replace(
                         record,
                         pending_first_name=unicodedata.normalize("NFC", (first_name or "").strip()),
                         pending_last_name=unicodedata.normalize("NFC", (last_name or "").strip()),
+                        pending_mobile=record.pending_mobile
+                        if mobile is None
+                        else (mobile.strip() or None),
                     )
             if problem is not None or capture is None:
                 repos.requests.update(record.handle_digest, message=problem)
@@ -309,6 +320,7 @@ class SignInFlow:
         record: AuthRequestRecord,
         first_name: str | None,
         last_name: str | None,
+        mobile: str | None,
     ) -> str | None:
         first = unicodedata.normalize("NFC", (first_name or "").strip())
         last = unicodedata.normalize("NFC", (last_name or "").strip())
@@ -317,8 +329,20 @@ class SignInFlow:
         )
         if problem is not None:
             return problem
+        phone = record.pending_mobile if mobile is None else (mobile.strip() or None)
+        if phone is not None and (
+            text_problem(phone, "mobile number", _NAME_MAX) is not None
+            or not is_mobile_number(phone)
+        ):
+            return (
+                "Please enter the mobile number like +32 470 12 34 56, or leave it empty, "
+                "then sign again."
+            )
         repos.requests.update(
-            record.handle_digest, pending_first_name=first or None, pending_last_name=last or None
+            record.handle_digest,
+            pending_first_name=first or None,
+            pending_last_name=last or None,
+            pending_mobile=phone,
         )
         if not first or not last:
             return "Please enter your first and last name, then sign again."

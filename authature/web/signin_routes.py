@@ -63,6 +63,7 @@ async def _post(request: Request, step: str) -> Response:
             form.get("capture", ""),
             form.get("first_name"),
             form.get("last_name"),
+            form.get("mobile"),
         )
     return await _answer(request, handle, outcome)
 

@@ -15,6 +15,7 @@ from support.signin import (
     capture_json,
     enroll,
     follow,
+    open_page,
     post,
     redirect_params,
     verify,
@@ -213,3 +214,65 @@ def test_known_user_genuine_accepted_forgeries_refused_until_locked(
         assert not isinstance(page_or_redirect, Page)
         assert redirect_params(page_or_redirect)["error"] == "access_denied"
         assert "Too many signatures" in redirect_params(page_or_redirect)["error_description"]
+
+
+def test_the_mobile_number_is_a_field_the_user_sees_and_can_change(
+    live_server: LiveServer,
+) -> None:
+    """user_params[mobile] pre-fills a visible field (SPEC 2.1): nothing is stored unseen."""
+    new = live_server.create_client([REDIRECT])
+    assert new.client_secret
+    url = authorize_url(
+        new.client.client_id, REDIRECT, **{"user_params[mobile]": "+32 470 12 34 56"}
+    )
+    with live_server.http() as http:
+        page = open_page(http, url)
+        first = follow(http, page, post(http, page, "identify", {"identifier": "mob@example.com"}))
+        assert isinstance(first, Page)
+        assert re.search(
+            r'<input id="mobile" name="mobile" type="tel"[^>]*value="\+32 470 12', first.html
+        )
+
+        names = {"first_name": "Ada", "last_name": "Lovelace"}
+        bad = follow(
+            http,
+            first,
+            post(
+                http,
+                first,
+                "signature",
+                {"capture": capture_json(svc2004_path(3, 1)), "mobile": "call me", **names},
+            ),
+        )
+        assert isinstance(bad, Page) and bad.status_code == 400
+        assert "mobile number" in bad.status and "Signature 1 of 3" in bad.status
+
+        result: Page | object = follow(
+            http,
+            bad,
+            post(
+                http,
+                bad,
+                "signature",
+                {
+                    "capture": capture_json(svc2004_path(3, 1)),
+                    "mobile": "+33 6 12 34 56 78",
+                    **names,
+                },
+            ),
+        )
+        for sample in (2, 3):
+            assert isinstance(result, Page), "enrollment ended early"
+            result = follow(
+                http,
+                result,
+                post(http, result, "signature", {"capture": capture_json(svc2004_path(3, sample))}),
+            )
+        assert not isinstance(result, Page)
+        code = redirect_params(result)["code"]  # type: ignore[arg-type]
+        token = http.post(
+            "/oauth/token",
+            auth=(new.client.client_id, new.client_secret),
+            data={"redirect_uri": REDIRECT, "code": code},
+        ).json()["access_token"]
+    assert token["user"]["mobile"] == "+33 6 12 34 56 78"
