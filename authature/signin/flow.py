@@ -266,6 +266,26 @@ class SignInFlow:
             )
         return Outcome(again=True)
 
+    def restart(self, handle: str, nonce: str) -> Outcome:
+        """Back to the e-mail step ("not you?"): a typo in the address must not trap the user.
+
+        The half-done enrollment is dropped; the address stays in the field to be corrected.
+        Refused signatures stay counted against the user they were given for.
+        """
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            if not self._check_nonce(repos, record, nonce):
+                return self._stale(repos, record)
+            if record.step in {"enroll", "verify"}:
+                repos.requests.update(
+                    record.handle_digest,
+                    step="identify",
+                    user_pk=None,
+                    enrollment_blobs=(),
+                    message=None,
+                )
+        return Outcome(again=True)
+
     def deny(self, handle: str, nonce: str) -> Outcome:
         with self.uow() as repos:
             record = self._load(repos, handle)

@@ -214,9 +214,18 @@ DOCUMENT: dict[str, Any] = {
                         "capture": "the strokes as JSON",
                         "first_name": "at enrollment",
                         "last_name": "at enrollment",
+                        "mobile": "at enrollment, optional",
                     }
                 ),
                 "responses": {**_SIGNIN_ANSWERS, "429": _html("Too many signatures; wait")},
+            }
+        },
+        "/signin/{handle}/restart": {
+            "post": {
+                "summary": "Back to the e-mail step (not you? a typo?)",
+                "parameters": [_HANDLE],
+                "requestBody": _form({"nonce": "the page's nonce"}),
+                "responses": _SIGNIN_ANSWERS,
             }
         },
         "/signin/{handle}/deny": {

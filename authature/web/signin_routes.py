@@ -52,6 +52,8 @@ async def _post(request: Request, step: str) -> Response:
     nonce = form.get("nonce", "")
     if step == "identify":
         outcome = await services.call(flow.identify, handle, nonce, form.get("identifier", ""))
+    elif step == "restart":
+        outcome = await services.call(flow.restart, handle, nonce)
     elif step == "deny":
         outcome = await services.call(flow.deny, handle, nonce)
     else:
@@ -86,6 +88,10 @@ async def signature(request: Request) -> Response:
     return await _post(request, "signature")
 
 
+async def restart(request: Request) -> Response:
+    return await _post(request, "restart")
+
+
 async def deny(request: Request) -> Response:
     return await _post(request, "deny")
 
@@ -106,5 +112,6 @@ routes = [
     Route("/signin/{handle}", show, methods=["GET"]),
     Route("/signin/{handle}/identify", identify, methods=["POST"]),
     Route("/signin/{handle}/signature", signature, methods=["POST"]),
+    Route("/signin/{handle}/restart", restart, methods=["POST"]),
     Route("/signin/{handle}/deny", deny, methods=["POST"]),
 ]

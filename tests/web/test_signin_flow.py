@@ -18,6 +18,7 @@ from support.signin import (
     open_page,
     post,
     redirect_params,
+    sign_in,
     verify,
 )
 from support.svg_shape import check_svg_shape
@@ -276,3 +277,46 @@ def test_the_mobile_number_is_a_field_the_user_sees_and_can_change(
             data={"redirect_uri": REDIRECT, "code": code},
         ).json()["access_token"]
     assert token["user"]["mobile"] == "+33 6 12 34 56 78"
+
+
+def test_a_mistyped_address_can_be_corrected_after_continue(live_server: LiveServer) -> None:
+    client_id, _, _ = _enrolled(live_server, user=2)
+    url = authorize_url(client_id, REDIRECT)
+    with live_server.http() as http:
+        page = open_page(http, url)
+        typo = follow(http, page, post(http, page, "identify", {"identifier": "usr2@example.com"}))
+        assert isinstance(typo, Page) and "first visit" in typo.html
+        assert "Not usr2@example.com? Use another e-mail address" in typo.html
+        names = {"first_name": "Ada", "last_name": "Lovelace"}
+        one = follow(
+            http,
+            typo,
+            post(http, typo, "signature", {"capture": capture_json(svc2004_path(2, 1)), **names}),
+        )
+        assert isinstance(one, Page) and "Signature 2 of 3" in one.status
+
+        back = follow(http, one, post(http, one, "restart", {}))
+        assert isinstance(back, Page)
+        assert 'name="identifier"' in back.html and 'value="usr2@example.com"' in back.html
+        stale = http.post(f"{one.url}/restart", data={"nonce": one.nonce})  # used-up nonce
+        assert "out of date" in follow(http, one, stale).status  # type: ignore[union-attr]
+
+        # The corrected address is the known user's: they are asked to sign, not to enroll.
+        again = open_page(http, url)
+        known = follow(
+            http, again, post(http, again, "identify", {"identifier": "user2@example.com"})
+        )
+        assert isinstance(known, Page) and "Welcome back" in known.html
+        done, _ = sign_in(http, url, "user2@example.com", _genuine(2, 11, 12, 13, 14))
+        assert "code" in redirect_params(done)
+    # The half-done enrollment of the mistyped address created no user.
+    with live_server.http() as http:
+        fresh = open_page(http, url)
+        retry = follow(
+            http, fresh, post(http, fresh, "identify", {"identifier": "usr2@example.com"})
+        )
+        assert (
+            isinstance(retry, Page)
+            and "first visit" in retry.html
+            and "Signature 1 of 3" in retry.status
+        )
