@@ -293,8 +293,12 @@ class OAuthServer:
         # committed by any process is seen by the next check.
         with self.uow.read() as repos:
             record = live_token_check(repos, self.hasher, token, now)
-        if record.client_id is None or record.client_disabled or record.client_id != client_id:
+        if record.client_id is None or record.client_id != client_id:
             raise errors.invalid_token("The token was not issued to this client.")
+        if record.client_disabled:
+            raise errors.invalid_token(
+                "The client this token was issued to is disabled; its tokens no longer work."
+            )
         if any(s not in record.scopes for s in scopes):
             raise errors.invalid_token("The token does not carry the requested scope.")
         device_uid = query.get("device_uid")

@@ -69,6 +69,7 @@ def test_disabling_a_client_stops_its_tokens_and_its_authorizations(
         _cli(live_server, monkeypatch, "clients", "disable", client_id)
         after = http.get("/oauth/token", params=params, headers=headers)
         assert (after.status_code, after.json()["error"]) == (400, "invalid_token")
+        assert "is disabled" in after.json()["error_description"]
         page = http.get(url)
         assert page.status_code == 401
         assert "location" not in page.headers
