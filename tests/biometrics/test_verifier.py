@@ -145,3 +145,45 @@ def test_a_pen_probe_against_mouse_references_is_scored(make_payload: Any) -> No
     assert probe.has_pressure and not refs[0].has_pressure
     d = Verifier().verify(refs, probe)
     assert d.reason in ("accepted", "rejected") and math.isfinite(d.score)
+
+
+def _flat(path: Path) -> Any:
+    """The file as a mouse would have drawn it: one constant pressure."""
+    from authature.biometrics.svc2004 import to_payload
+
+    payload = to_payload(path)
+    strokes: Any = payload["strokes"]
+    payload["strokes"] = [[[x, y, t, 0.5] for x, y, t, _ in stroke] for stroke in strokes]
+    payload["pointer_type"] = "mouse"
+    return parse_capture(payload)
+
+
+@pytest.mark.data
+def test_a_probe_without_pressure_is_scored_as_if_the_references_had_none(svc: Path) -> None:
+    # A forger must not gain by hiding pressure: the probe's distances and the writer's spread
+    # are measured on the same columns, so the score equals the one against pressure-free
+    # copies of the same references.
+    folder = svc / "Task2"
+    v = Verifier()
+    refs = [load_signature(folder / f"U5S{n}.TXT") for n in range(1, 6)]
+    flat_refs = [_flat(folder / f"U5S{n}.TXT") for n in range(1, 6)]
+    for n in (12, 25, 31):
+        probe = _flat(folder / f"U5S{n}.TXT")
+        with_pressure = v.verify(refs, probe).score
+        without = Verifier().verify(flat_refs, probe).score
+        assert with_pressure == pytest.approx(without, abs=1e-9)
+
+
+@pytest.mark.data
+def test_skilled_forgeries_gain_nothing_by_dropping_pressure(svc: Path) -> None:
+    # Before the fix, flat-pressure forgeries of users 1-10 passed about 7 times as often as
+    # the same forgeries drawn with pressure (U5: 20 of 20).
+    folder = svc / "Task2"
+    v = Verifier()
+    pen = flat = 0
+    for user in range(1, 11):
+        refs = [load_signature(folder / f"U{user}S{n}.TXT") for n in range(1, 6)]
+        for n in range(21, 41):
+            pen += v.verify(refs, load_signature(folder / f"U{user}S{n}.TXT")).accepted
+            flat += v.verify(refs, _flat(folder / f"U{user}S{n}.TXT")).accepted
+    assert flat <= pen * 1.5 + 5, (pen, flat)
