@@ -47,6 +47,7 @@ from authature.security.keys import SEAL_TAG_BYTES, Keys
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
 
 _IDENTIFIER = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>]{1,255}$")
+_MOBILE_MAX = 40  # the stored column's size
 _NAME_MAX = 200
 
 
@@ -342,28 +343,31 @@ class SignInFlow:
         last_name: str | None,
         mobile: str | None,
     ) -> str | None:
+        """Keep what the user typed (so a refused form comes back filled in), then say what is
+        wrong. A value that is not plain text of a sane length is not kept."""
         first = unicodedata.normalize("NFC", (first_name or "").strip())
         last = unicodedata.normalize("NFC", (last_name or "").strip())
-        problem = text_problem(first, "first name", _NAME_MAX) or text_problem(
-            last, "last name", _NAME_MAX
-        )
-        if problem is not None:
-            return problem
         phone = record.pending_mobile if mobile is None else (mobile.strip() or None)
-        if phone is not None and (
-            text_problem(phone, "mobile number", _NAME_MAX) is not None
-            or not is_mobile_number(phone)
-        ):
+        first_problem = text_problem(first, "first name", _NAME_MAX)
+        last_problem = text_problem(last, "last name", _NAME_MAX)
+        phone_text_problem = (
+            None if phone is None else text_problem(phone, "mobile number", _MOBILE_MAX)
+        )
+        repos.requests.update(
+            record.handle_digest,
+            pending_first_name=(first or None)
+            if first_problem is None
+            else record.pending_first_name,
+            pending_last_name=(last or None) if last_problem is None else record.pending_last_name,
+            pending_mobile=phone if phone_text_problem is None else record.pending_mobile,
+        )
+        if first_problem or last_problem:
+            return first_problem or last_problem
+        if phone is not None and (phone_text_problem is not None or not is_mobile_number(phone)):
             return (
                 "Please enter the mobile number like +32 470 12 34 56, or leave it empty, "
                 "then sign again."
             )
-        repos.requests.update(
-            record.handle_digest,
-            pending_first_name=first or None,
-            pending_last_name=last or None,
-            pending_mobile=phone,
-        )
         if not first or not last:
             return "Please enter your first and last name, then sign again."
         return None

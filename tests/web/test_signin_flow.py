@@ -247,6 +247,9 @@ def test_the_mobile_number_is_a_field_the_user_sees_and_can_change(
         )
         assert isinstance(bad, Page) and bad.status_code == 400
         assert "mobile number" in bad.status and "Signature 1 of 3" in bad.status
+        # The refused form comes back as typed, to be corrected rather than retyped.
+        assert 'id="first_name" name="first_name"' in bad.html and 'value="Ada"' in bad.html
+        assert 'value="Lovelace"' in bad.html and 'value="call me"' in bad.html
 
         result: Page | object = follow(
             http,
