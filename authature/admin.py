@@ -12,6 +12,7 @@ from pathlib import Path
 from authature.oauth.clients import matches_redirect_uri
 from authature.oauth.ports import ClientRecord, UserRecord
 from authature.oauth.scopes import KNOWN_SCOPES, SUPPORTED_SCOPES, UNAVAILABLE_SCOPES
+from authature.plaintext import text_problem
 from authature.security.keys import Keys
 from authature.store.repositories import SqlUnitOfWork
 
@@ -95,6 +96,28 @@ def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(uris))
 
 
+_NAME_MAX = 200  # the column's size
+_DESCRIPTION_MAX = 1000  # shown on the sign-in page under the name
+
+
+def _check_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned:
+        raise AdminError("The client needs a --name that is not blank.")
+    problem = text_problem(cleaned, "--name", _NAME_MAX)
+    if problem is not None:
+        raise AdminError(problem)
+    return cleaned
+
+
+def _check_description(description: str) -> str:
+    cleaned = description.strip()
+    problem = text_problem(cleaned, "--description", _DESCRIPTION_MAX)
+    if problem is not None:
+        raise AdminError(problem)
+    return cleaned
+
+
 def _check_scopes(scopes: Sequence[str]) -> list[str]:
     cleaned = [s.strip() for part in scopes for s in part.replace(" ", ",").split(",") if s.strip()]
     unknown = [s for s in cleaned if s not in KNOWN_SCOPES]
@@ -124,8 +147,8 @@ class ClientAdmin:
         logo_data_uri: str | None = None,
         public: bool = False,
     ) -> NewClient:
-        if not name.strip():
-            raise AdminError("The client needs a --name.")
+        name = _check_name(name)
+        description = _check_description(description)
         uris = _check_redirect_uris(redirect_uris)
         scope_list = _check_scopes(scopes)
         secret = None if public else secrets.token_hex(32)
@@ -154,6 +177,10 @@ class ClientAdmin:
         return client
 
     def update(self, client_id: str, **changes: object) -> ClientRecord:
+        if "name" in changes:
+            changes["name"] = _check_name(str(changes["name"]))
+        if "description" in changes:
+            changes["description"] = _check_description(str(changes["description"]))
         if "redirect_uris" in changes:
             changes["redirect_uris"] = _check_redirect_uris(changes["redirect_uris"])  # type: ignore[arg-type]
         if "scopes" in changes:

@@ -25,8 +25,22 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-def _admin() -> tuple[ClientAdmin, UserAdmin]:
+def _admin(*, may_create: bool = False) -> tuple[ClientAdmin, UserAdmin]:
+    """The services on the configured database.
+
+    Only `clients create` may start a new SQLite database: any other command run from the
+    wrong folder (AUTHATURE_DATA_DIR defaults to ./data) would otherwise make an empty one and
+    answer "no such user" about a database that exists elsewhere.
+    """
     settings = _settings()
+    sqlite_file = _sqlite_file(settings.database_url)
+    if sqlite_file is not None and not sqlite_file.exists():
+        if not may_create:
+            raise click.ClickException(
+                f"There is no database at {sqlite_file}. Run the command from the folder the "
+                "server runs in, or set AUTHATURE_DATA_DIR (or AUTHATURE_DATABASE_URL) to it."
+            )
+        click.echo(f"Creating a new database at {sqlite_file}.", err=True)
     database = create_database(settings.database_url)
     context = click.get_current_context(silent=True)
     if context is not None:  # close the pool when the command ends (no connection left open)
@@ -34,6 +48,15 @@ def _admin() -> tuple[ClientAdmin, UserAdmin]:
     upgrade(database)
     uow = SqlUnitOfWork(database)
     return ClientAdmin(uow, load_keys(settings)), UserAdmin(uow)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
 
 
 def _client_dict(client: ClientRecord) -> dict[str, Any]:
@@ -68,11 +91,37 @@ def _echo_json(value: Any) -> None:
 
 
 class _AdminErrors(click.Group):
+    """Operators get one sentence, not a traceback, for what they can fix themselves."""
+
     def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
         try:
             return super().invoke(ctx)
         except (AdminError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
+        except DBAPIError as exc:
+            raise click.ClickException(_database_problem(exc)) from exc
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(
+                f"Cannot use{where}: {exc.strerror or exc}. Check AUTHATURE_DATA_DIR and the "
+                "paths given, and that this user may write there."
+            ) from exc
+
+
+def _database_problem(exc: Exception) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(_settings().database_url).render_as_string(hide_password=True)
+    except Exception:  # the URL was valid when the engine was made; be safe anyway
+        shown = "AUTHATURE_DATABASE_URL"
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return (
+        f"Cannot use the database {shown}: {reason[0] if reason else type(exc).__name__}. "
+        "Check that it is running and AUTHATURE_DATABASE_URL is right."
+    )
 
 
 @click.group(cls=_AdminErrors)
@@ -174,7 +223,7 @@ def clients_create(
     as_json: bool,
 ) -> None:
     """Register a client. The secret is shown only now: store it safely."""
-    admin, _ = _admin()
+    admin, _ = _admin(may_create=True)
     logo_uri = read_logo(logo) if logo else None
     new = admin.create(name, redirect_uris, [scopes], description, logo_uri, public)
     if as_json:
@@ -195,6 +244,8 @@ def clients_list(as_json: bool) -> None:
     if as_json:
         _echo_json(items)
         return
+    if not items:
+        click.echo("No clients yet; register one with `authature clients create`.", err=True)
     for c in items:
         state = "disabled" if c["disabled"] else "active"
         click.echo(f"{c['client_id']}  {state:8}  {c['name']}  [{','.join(c['scopes'])}]")
@@ -233,7 +284,7 @@ def clients_update(
     """Change a client's name, description, redirect URIs, scopes or logo."""
     admin, _ = _admin()
     changes: dict[str, object] = {}
-    if name:
+    if name is not None:
         changes["name"] = name
     if description is not None:
         changes["description"] = description
@@ -293,9 +344,15 @@ def users_show(identifier: str) -> None:
 
 @users.command("lock")
 @click.argument("identifier")
-@click.option("--minutes", type=click.IntRange(1, 10**7), default=60 * 24 * 365 * 10)
+@click.option(
+    "--minutes",
+    type=click.IntRange(1, 10**7),
+    default=60 * 24 * 365 * 10,
+    help="How long; without it ten years, in effect until `users unlock`.",
+)
 def users_lock(identifier: str, minutes: int) -> None:
-    """Lock a user: their sign-ins are refused with access_denied until the time runs out."""
+    """Lock a user: their sign-ins are refused with access_denied until the time runs out
+    (default: until unlocked)."""
     _, users_admin = _admin()
     user = users_admin.lock(identifier, datetime.now(UTC) + timedelta(minutes=minutes))
     _echo_json(_user_dict(user))

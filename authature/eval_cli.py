@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import click
@@ -22,9 +23,9 @@ __all__ = ["eval_command"]
     "--data",
     "data_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("../shared/data/svc2004"),
-    show_default=True,
-    help="Folder in the SVC2004 layout (Task1/, Task2/, files U<u>S<n>.TXT).",
+    default=None,
+    help="Folder in the SVC2004 layout (Task1/, Task2/, files U<u>S<n>.TXT). Default: "
+    "svc2004/ in $AUTHATURE_SIGNATURE_DATA, else ../shared/data/svc2004.",
 )
 @click.option("--task", type=click.Choice(["1", "2"]), default="2", show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path))
@@ -39,7 +40,7 @@ __all__ = ["eval_command"]
     help="Operating point, -20..20 (default: the server's).",
 )
 def eval_command(
-    data_dir: Path,
+    data_dir: Path | None,
     task: str,
     report_path: Path | None,
     det_path: Path | None,
@@ -52,6 +53,14 @@ def eval_command(
     The linear model and threshold are learnt on one half of the users and measured on the
     other half, then the halves swap; both halves and their mean are printed.
     """
+    if data_dir is None:
+        data_dir = _default_data()
+    for option, path in (("--report", report_path), ("--det", det_path)):
+        if path is not None and not path.resolve().parent.is_dir():
+            raise click.BadParameter(
+                f"the folder {path.resolve().parent} does not exist; create it or pick another",
+                param_hint=option,
+            )
     folder = data_dir / f"Task{task}"
     if not folder.is_dir():
         raise click.BadParameter(f"{folder} is not a folder", param_hint="--data")
@@ -90,3 +99,18 @@ def _check_threshold(value: float | None) -> float | None:
     if value is not None and not (math.isfinite(value) and -20 <= value <= 20):
         raise click.BadParameter(f"{value} is not a number in -20..20", param_hint="--threshold")
     return value
+
+
+def _default_data() -> Path:
+    configured = os.environ.get("AUTHATURE_SIGNATURE_DATA")
+    if configured:
+        root = Path(configured)
+        folder = root / "svc2004" if (root / "svc2004").is_dir() else root
+    else:
+        folder = Path("../shared/data/svc2004")
+    if not folder.is_dir():
+        raise click.BadParameter(
+            f"{folder} is not a folder; pass --data or set AUTHATURE_SIGNATURE_DATA",
+            param_hint="--data",
+        )
+    return folder

@@ -37,7 +37,7 @@ def _create(run: CliRunner, *extra: str) -> dict[str, str]:
         ],
     )
     assert result.exit_code == 0, result.output
-    created: dict[str, str] = json.loads(result.output)
+    created: dict[str, str] = json.loads(result.stdout)  # stderr may say a database was made
     return created
 
 
@@ -129,10 +129,12 @@ def test_bad_client_definitions_are_refused_with_a_reason(
     result = run.invoke(main, ["clients", "create", "--name", "Bad", *args])
     assert result.exit_code != 0
     assert message in result.output
-    assert json.loads(run.invoke(main, ["clients", "list", "--json"]).output) == []
+    assert "Traceback" not in result.output
+    assert json.loads(run.invoke(main, ["clients", "list", "--json"]).stdout) == []
 
 
 def test_unknown_client_and_user_say_so(run: CliRunner) -> None:
+    _create(run)
     result = run.invoke(main, ["clients", "show", "nope"])
     assert result.exit_code != 0 and "No client has the id" in result.output
     result = run.invoke(main, ["users", "show", "nobody@example.com"])
@@ -176,3 +178,66 @@ def test_redirect_uris_a_browser_would_run_are_refused(run: CliRunner, uri: str)
     )
     assert result.exit_code != 0
     assert "cannot be a redirect URI" in result.output
+
+
+def test_commands_other_than_create_do_not_make_a_database_in_the_wrong_folder(
+    run: CliRunner, tmp_path: Path
+) -> None:
+    result = run.invoke(main, ["users", "show", "someone@example.com"])
+    assert result.exit_code == 1
+    assert "There is no database at" in result.output and "AUTHATURE_DATA_DIR" in result.output
+    assert not (tmp_path / "data").exists()
+    created = run.invoke(main, ["clients", "list"])
+    assert created.exit_code == 1 and not (tmp_path / "data").exists()
+    _create(run)
+    assert (tmp_path / "data" / "authature.db").exists()
+
+
+def test_unreachable_database_and_unwritable_folder_are_one_sentence(
+    run: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(
+        "AUTHATURE_DATABASE_URL", "postgresql+psycopg://ops:hunter2@127.0.0.1:1/authature"
+    )
+    result = run.invoke(main, ["clients", "list"])
+    assert result.exit_code == 1
+    assert "Cannot use the database postgresql+psycopg://ops:***@127.0.0.1:1/authature" in (
+        result.output
+    )
+    assert "hunter2" not in result.output and "Traceback" not in result.output
+    monkeypatch.delenv("AUTHATURE_DATABASE_URL")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("AUTHATURE_DATA_DIR", str(blocker / "data"))
+    result = run.invoke(
+        main,
+        [
+            "clients",
+            "create",
+            "--name",
+            "A",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--scopes",
+            "capture",
+        ],
+    )
+    assert result.exit_code == 1 and "Cannot use" in result.output, result.output
+    assert "AUTHATURE_DATA_DIR" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--name", "   "], "not blank"),
+        (["--name", ""], "not blank"),
+        (["--name", "x" * 201], "at most 200 characters"),
+        (["--description", "d" * 1001], "at most 1000 characters"),
+    ],
+)
+def test_update_checks_names_like_create(run: CliRunner, args: list[str], message: str) -> None:
+    created = _create(run)
+    result = run.invoke(main, ["clients", "update", created["client_id"], *args])
+    assert result.exit_code == 1 and message in result.output, result.output
+    shown = json.loads(run.invoke(main, ["clients", "show", created["client_id"]]).stdout)
+    assert shown["name"] == "Shop" and shown["description"] == ""
