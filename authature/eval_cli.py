@@ -76,6 +76,9 @@ def eval_command(
             f"none of these users has files in {folder} (present: {_ranges(sorted(present))})",
             param_hint="--users",
         )
+    if chosen is not None and set(chosen) - present:
+        missing = _ranges(sorted(set(chosen) - present))
+        click.echo(f"Users {missing} have no files in {folder}; they are left out.", err=True)
     count = len(present & set(chosen)) if chosen is not None else len(present)
     try:
         with click.progressbar(
