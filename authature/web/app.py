@@ -35,15 +35,20 @@ log = logging.getLogger("authature")
 
 
 def _authorize_error_page(request: Request, exc: errors.OAuthError) -> Response:
-    title = (
-        "Signing in is not available right now"
-        if exc.status >= 500
-        else "This sign-in link is not valid"
-    )
+    back = None
+    if exc.status >= 500:
+        title = "Signing in is not available right now"
+    elif request.method == "POST" and request.url.path.startswith("/signin/"):
+        # A form of a live page was refused (too large, from another origin...): the page
+        # itself still works, so say so and link back to it.
+        title = "What you sent could not be used"
+        back = request.url.path.rsplit("/", 1)[0]
+    else:
+        title = "This sign-in link is not valid"
     response = render_page(
         request,
         "error.html",
-        {"title": title, "message": exc.description, "error": exc.error},
+        {"title": title, "message": exc.description, "error": exc.error, "back": back},
         status=exc.status,
     )
     response.headers.update(exc.headers)

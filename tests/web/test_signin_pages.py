@@ -264,3 +264,16 @@ def test_every_scope_alone_says_the_contact_details_it_shares(
     new = live_server.create_client([REDIRECT], scopes=f"{scope},authenticate")
     page = open_page(http, authorize_url(new.client.client_id, REDIRECT, scope=scope))
     assert "name and e-mail address" in page.html or "name, e-mail address" in page.html
+
+
+def test_a_refused_form_says_the_page_still_works(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    page = _enroll_page(live_server, http)
+    r = post(http, page, "signature", {"capture": "x" * 1_200_000})
+    assert r.status_code == 400
+    assert "What you sent could not be used" in r.text and "larger than" in r.text
+    assert "not valid" not in r.text
+    assert f'href="{page.url}"' in r.text  # back to the same page
+    again = http.get(page.url)
+    assert again.status_code == 200 and "Signature 1 of 3" in again.text
