@@ -44,10 +44,16 @@ def ensure_demo_client(settings: Settings, base_url: str) -> dict[str, str]:
         saved = json.loads(path.read_text())
         try:
             client = admin.get(saved["client_id"])
-            if saved.get("redirect_uri") == redirect_uri and not client.disabled:
-                return dict(saved)
         except Exception:  # noqa: S110 - unknown client: make a new one below
             pass
+        else:
+            if not client.disabled and saved.get("client_secret"):
+                if saved.get("redirect_uri") != redirect_uri:
+                    # Started on another port: move the one demo client, don't add another.
+                    admin.update(client.client_id, redirect_uris=[redirect_uri])
+                    saved["redirect_uri"] = redirect_uri
+                    path.write_text(json.dumps(saved))
+                return dict(saved)
     new = admin.create(
         "Demo Shop",
         [redirect_uri],
@@ -101,7 +107,10 @@ def callback(request: Request) -> Response:
     params = request.query_params
     context: dict[str, Any] = {"error": None}
     if params.get("state") != request.cookies.get(_STATE_COOKIE) or not params.get("state"):
-        context["error"] = "The state did not match this browser's sign-in; start again."
+        context["error"] = (
+            "This sign-in is already finished, or was started in another browser (its state "
+            "does not match this one's). Start again from the shop."
+        )
     elif "error" in params:
         context["error"] = f"{params.get('error')}: {params.get('error_description', '')}"
     else:
