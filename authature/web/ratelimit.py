@@ -5,8 +5,9 @@ Three places count (limits in `config.RateLimits`, 0 = off):
 Hits are counted in the process and written to the shared counters in short batches
 (`web.ratebuffer`, which states the bound on over-admission); limits under 200 write every hit.
 
-- per IP address (`RateLimitMiddleware`): `POST /oauth/token` and the signature fetch
-  (`/oauth/signatures/<token>`, `/oauth/signature`) are counted in the same transaction as the
+- per IP address (`RateLimitMiddleware`): `POST /oauth/token`, the signature fetch
+  (`/oauth/signatures/<token>`, `/oauth/signature`) and the payment endpoints
+  (`/api/v2/payment/...`) are counted in the same transaction as the
   client's hit (below), or after the answer if the request failed before client authentication;
   the sign-in pages' signature POSTs are counted before the route runs;
 - per client, once the client has authenticated (`LimitedOAuthServer.authenticate`): so that
@@ -200,6 +201,8 @@ def _ip_rule(method: str, path: str, limits: RateLimits) -> _Rule | None:
         return _Rule("token-ip", limits.token_per_ip) if method == "POST" else None
     if path == "/oauth/signature" or path.startswith("/oauth/signatures/"):
         return _Rule("signature-ip", limits.signature_per_ip)
+    if path.startswith("/api/v2/payment/"):
+        return _Rule("payment-ip", limits.payment_per_ip) if method == "POST" else None
     if method == "POST" and path.startswith("/signin/") and path.endswith("/signature"):
         return _Rule("verify-ip", limits.verify_per_ip)
     return None
