@@ -71,4 +71,9 @@ def read_bank_details(raw_iban: str, raw_holder: str) -> BankDetails | str:
         )
     if not iban.is_valid:  # defensive: schwifty raises for invalid input by default
         return "That IBAN is not valid. Please check it against your bank statement."
+    if not iban.in_sepa_zone:
+        return (
+            "That IBAN is from a country outside the SEPA zone, where SEPA direct debits "
+            "cannot be taken. Please use an account in the SEPA zone."
+        )
     return BankDetails(iban=str(iban.compact), holder_name=holder)

@@ -44,6 +44,7 @@ def test_bad_iban_is_refused_with_a_sentence_and_nothing_is_stored(
             ("XX89 3704 0044 0532 0130 00", "known country code"),
             ("DE89 3704 0044 0532 0130", "wrong number of characters"),
             ("DE89-3704!", "only letters and digits"),
+            ("BR18 0036 0305 0000 1000 9795 493C 1", "outside the SEPA zone"),
             ("", "Please enter your IBAN"),
         ]:
             result = submit_bank(http, page, iban=iban)
