@@ -187,13 +187,9 @@ class PaymentService:
                 now,
             )
         assert account is not None
-        text = mandate_text(
-            creditor_name=client.name,
-            reference=record.mandate_reference,
-            debtor_name=account.holder_name,
-            iban_last4=account.iban_last4,
-            one_off=one_off,
-        )
+        # Exactly the text the page showed above the pad: that is what the user signed.
+        text = self.mandate_for_page(record, client)
+        assert text is not None
         mandate = repos.payments.add_mandate(
             record.mandate_reference,
             client.pk,
