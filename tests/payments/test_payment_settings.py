@@ -12,7 +12,7 @@ from sqlalchemy import update
 from support.payments import authorize, capture, enroll_payer
 from support.server import run_server, settings_for
 
-from authature.config import ConfigError, PaymentSettings, Settings
+from authature.config import ConfigError, PaymentSettings, RateLimits, Settings
 from authature.oauth.ports import Clock
 from authature.store import models
 
@@ -114,3 +114,22 @@ def test_payment_settings_are_validated() -> None:
     ]:
         with pytest.raises(ConfigError, match=name):
             PaymentSettings.from_env({name: value})
+
+
+def test_payment_endpoints_are_rate_limited_per_address(tmp_path: Path, database_url: str) -> None:
+    limits = replace(RateLimits(), window_seconds=86_400, payment_per_ip=3, flush_ms=0)
+    settings = replace(settings_for(tmp_path, database_url), rate_limits=limits)
+    with run_server(settings) as server, server.http() as http:
+        bearer = {"Authorization": "Bearer " + "0" * 64}
+        form = {"client_id": "x", "device_uid": "d"}
+        for _ in range(3):
+            r = http.post("/api/v2/payment/authorize", headers=bearer, data=form)
+            assert (r.status_code, r.json()["error"]) == (400, "invalid_token")
+            r = http.post(f"/api/v2/payment/capture/{'0' * 24}", data=form)
+            assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
+        for over in (
+            http.post("/api/v2/payment/authorize", headers=bearer, data=form),
+            http.post(f"/api/v2/payment/capture/{'0' * 24}", data=form),
+        ):
+            assert over.status_code == 429 and over.headers["retry-after"]
+            assert over.json()["error"] == "temporarily_unavailable"
