@@ -127,7 +127,7 @@ def _check_scopes(scopes: Sequence[str]) -> list[str]:
     if unavailable:
         # Authorization requests for them are refused, so such a client could never sign in.
         raise AdminError(
-            f"The scope {unavailable[0]} is not available yet (payments are not built); "
+            f"The scope {unavailable[0]} is not available yet; "
             f"choose among {', '.join(SUPPORTED_SCOPES)}."
         )
     return list(dict.fromkeys(cleaned))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ConfigError", "RateLimits", "Settings"]
+__all__ = ["ConfigError", "PaymentSettings", "RateLimits", "Settings"]
 
 
 class ConfigError(ValueError):
@@ -91,6 +91,7 @@ class RateLimits:
     signature_per_ip: int = 6000  # GET /oauth/signatures/<token>, /oauth/signature
     verify_per_ip: int = 300  # signature POSTs on the sign-in pages
     verify_per_identifier: int = 30  # verifications of one user's signature
+    payment_per_ip: int = 600  # POST /api/v2/payment/authorize and /capture/<id>
     # Hits are counted in each process and written to the database at least this often (and
     # whenever a key's unwritten hits reach 1 % of its limit); 0 writes every hit at once.
     flush_ms: int = 250
@@ -98,7 +99,7 @@ class RateLimits:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RateLimits:
         if not _flag(env, "AUTHATURE_RATE_LIMITS", True):
-            return cls(60, 0, 0, 0, 0, 0)
+            return cls(60, 0, 0, 0, 0, 0, payment_per_ip=0)
         big = 10**9
 
         def limit(name: str, default: int) -> int:
@@ -111,7 +112,73 @@ class RateLimits:
             signature_per_ip=limit("SIGNATURE_PER_IP", cls.signature_per_ip),
             verify_per_ip=limit("VERIFY_PER_IP", cls.verify_per_ip),
             verify_per_identifier=limit("VERIFY_PER_IDENTIFIER", cls.verify_per_identifier),
+            payment_per_ip=limit("PAYMENT_PER_IP", cls.payment_per_ip),
             flush_ms=_int(env, "AUTHATURE_RATE_LIMIT_FLUSH_MS", cls.flush_ms, 0, 10_000),
+        )
+
+
+_BANKS = frozenset({"fake", "fake-pending"})
+
+
+@dataclass(frozen=True)
+class PaymentSettings:
+    """The limits of the payment rules (SPEC 4: "limits are configuration, not code").
+
+    Amounts are in cents; velocity limits count purchases per `velocity_window_seconds`. See
+    docs/payments.md for what each rule looks at.
+    """
+
+    enabled: bool = True  # GLOBAL_PAYMENTS_ENABLED
+    global_transaction_limit_cents: int = 500_000  # EUR 5,000.00
+    consumer_transaction_limit_cents: int = 100_000  # EUR 1,000.00
+    consumer_daily_limit_cents: int = 200_000  # EUR 2,000.00 in any 24 hours
+    velocity_window_seconds: int = 3600
+    global_velocity_limit: int = 10_000  # purchases of everyone in one window
+    consumer_velocity_limit: int = 10  # purchases of one user in one window
+    fraud_risk_threshold: int = 60  # 0-100; refused at or above
+    merchant_risk_threshold: int = 80  # 0-100; refused at or above
+    max_users_per_device: int = 5  # a device used by more users than this is flagged
+    disabled_clients: frozenset[str] = frozenset()  # client_ids refused MERCHANT_PAYMENTS_ENABLED
+    authorization_lifetime_seconds: int = 900  # a pre-authorization must be captured within
+    bank: str = "fake"  # the bank gateway: only the fakes exist (payments/bank.py)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PaymentSettings:
+        big = 10**9
+
+        def cents(name: str, default: int) -> int:
+            return _int(env, f"AUTHATURE_PAYMENT_{name}", default, 1, big)
+
+        bank = (env.get("AUTHATURE_PAYMENT_BANK") or "fake").strip().lower()
+        if bank not in _BANKS:
+            raise ConfigError(f"AUTHATURE_PAYMENT_BANK must be fake or fake-pending, got {bank!r}")
+        disabled = env.get("AUTHATURE_PAYMENT_DISABLED_CLIENTS", "")
+        return cls(
+            enabled=_flag(env, "AUTHATURE_PAYMENTS_ENABLED", True),
+            global_transaction_limit_cents=cents(
+                "GLOBAL_TRANSACTION_LIMIT_CENTS", cls.global_transaction_limit_cents
+            ),
+            consumer_transaction_limit_cents=cents(
+                "CONSUMER_TRANSACTION_LIMIT_CENTS", cls.consumer_transaction_limit_cents
+            ),
+            consumer_daily_limit_cents=cents(
+                "CONSUMER_DAILY_LIMIT_CENTS", cls.consumer_daily_limit_cents
+            ),
+            velocity_window_seconds=_int(
+                env, "AUTHATURE_PAYMENT_VELOCITY_WINDOW_SECONDS", 3600, 60, 7 * 86400
+            ),
+            global_velocity_limit=cents("GLOBAL_VELOCITY_LIMIT", cls.global_velocity_limit),
+            consumer_velocity_limit=cents("CONSUMER_VELOCITY_LIMIT", cls.consumer_velocity_limit),
+            fraud_risk_threshold=_int(env, "AUTHATURE_PAYMENT_FRAUD_RISK_THRESHOLD", 60, 1, 101),
+            merchant_risk_threshold=_int(
+                env, "AUTHATURE_PAYMENT_MERCHANT_RISK_THRESHOLD", 80, 1, 101
+            ),
+            max_users_per_device=_int(env, "AUTHATURE_PAYMENT_MAX_USERS_PER_DEVICE", 5, 1, 10_000),
+            disabled_clients=frozenset(c.strip() for c in disabled.split(",") if c.strip()),
+            authorization_lifetime_seconds=_int(
+                env, "AUTHATURE_PAYMENT_AUTHORIZATION_LIFETIME_SECONDS", 900, 60, 7 * 86400
+            ),
+            bank=bank,
         )
 
 
@@ -137,6 +204,7 @@ class Settings:
     maintenance_retry_after_seconds: int = 300
     signing_key_file: Path | None = None
     rate_limits: RateLimits = field(default_factory=RateLimits)
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
     metrics: bool = True
     inline_database_calls: bool | None = None  # None: inline with SQLite, threads otherwise
 
@@ -172,6 +240,7 @@ class Settings:
                 else None
             ),
             rate_limits=RateLimits.from_env(env),
+            payments=PaymentSettings.from_env(env),
             metrics=_flag(env, "AUTHATURE_METRICS", True),
             inline_database_calls=_calls(env),
         )

@@ -111,10 +111,6 @@ def test_logo_becomes_a_data_uri(run: CliRunner, tmp_path: Path) -> None:
             ["--redirect-uri", "https://shop.example/cb", "--scopes", "capture,fly"],
             "Scopes must be",
         ),
-        (
-            ["--redirect-uri", "https://shop.example/cb", "--scopes", "capture,payment"],
-            "payment is not available yet",
-        ),
         (["--redirect-uri", " https://shop.example/cb", "--scopes", "capture"], "white space"),
         (["--redirect-uri", "https://shop.example/c b", "--scopes", "capture"], "white space"),
         (

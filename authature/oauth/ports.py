@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from authature.payments.ports import PaymentStore
+
 __all__ = [
     "AccessTokenRecord",
     "AttemptStore",
@@ -103,6 +105,13 @@ class AuthRequestRecord:
     message: str | None
     created_at: datetime
     expires_at: datetime
+    # The bank step (preapproval, payment): a new account typed in (its IBAN sealed, bound to
+    # this request), or the pk of the user's account on file; the mandate's reference.
+    pending_bank_sealed: bytes | None = None
+    pending_bank_last4: str | None = None
+    pending_bank_holder: str | None = None
+    pending_account_pk: int | None = None
+    mandate_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +296,8 @@ class Repos(Protocol):
     def signatures(self) -> SignatureStore: ...
     @property
     def attempts(self) -> AttemptStore: ...
+    @property
+    def payments(self) -> PaymentStore: ...
 
 
 class UnitOfWork(Protocol):

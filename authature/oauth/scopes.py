@@ -17,9 +17,9 @@ __all__ = [
 
 KNOWN_SCOPES = ("capture", "authenticate", "preapproval", "payment", "openid")
 
-# SPEC 3.5-3.6 (the bank account step, mandates, payment endpoints) are not built yet: asking
-# for these scopes is refused rather than granting something the server cannot honour.
-UNAVAILABLE_SCOPES = frozenset({"preapproval", "payment"})
+# Scopes the server knows but cannot grant yet: asking for them is refused rather than granting
+# something the server cannot honour. Empty since payments (SPEC 3.5-3.6) exist.
+UNAVAILABLE_SCOPES: frozenset[str] = frozenset()
 SUPPORTED_SCOPES = tuple(s for s in KNOWN_SCOPES if s not in UNAVAILABLE_SCOPES)
 
 SCOPE_SENTENCES = {
@@ -55,6 +55,4 @@ def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple
 def refuse_unavailable(scopes: tuple[str, ...]) -> None:
     for scope in scopes:
         if scope in UNAVAILABLE_SCOPES:
-            raise errors.invalid_scope(
-                f"The {scope} scope is not available on this server yet (payments are not enabled)."
-            )
+            raise errors.invalid_scope(f"The {scope} scope is not available on this server yet.")

@@ -193,11 +193,20 @@ class OAuthServer:
                     code_digest=code_digest,
                     now=now,
                 )
+                payment = _checkout(repos, record)
         if failure is not None:
             raise failure
         assert record is not None and user is not None
         return IssuedTokens(
-            access, refresh, scopes, expires_at, user, client, record.nonce, record.auth_time
+            access,
+            refresh,
+            scopes,
+            expires_at,
+            user,
+            client,
+            record.nonce,
+            record.auth_time,
+            payment,
         )
 
     def _refresh(self, client: ClientRecord, form: Mapping[str, str]) -> IssuedTokens:
@@ -258,7 +267,7 @@ class OAuthServer:
         return IssuedTokens(access, refresh, scopes, expires_at, user, client, None, None)
 
     def _documented_body(self, issued: IssuedTokens) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "access_token": {
                 "token": issued.access_token,
                 "type": "bearer",
@@ -267,6 +276,9 @@ class OAuthServer:
                 "expires": format_expires(issued.expires_at),
             }
         }
+        if issued.payment is not None:
+            body["payment"] = issued.payment
+        return body
 
     def _standard_body(self, issued: IssuedTokens) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -278,6 +290,8 @@ class OAuthServer:
         }
         if issued.refresh_token:
             body["refresh_token"] = issued.refresh_token
+        if issued.payment is not None:
+            body["payment"] = issued.payment
         return body
 
     # -- resource checks ---------------------------------------------------------------------
@@ -343,3 +357,20 @@ class OAuthServer:
         if client is None or client.disabled or user is None:
             raise errors.invalid_token()
         return self.oidc.userinfo(user)
+
+
+def _checkout(repos: Repos, code: CodeRecord) -> dict[str, Any] | None:
+    """SPEC 1 `payment`: the payment authorised and captured when the user signed, shown to the
+    client with the token (the back channel), so it can trust what the redirect only hints."""
+    if "payment" not in code.scopes or code.signature_pk is None:
+        return None
+    found = repos.payments.checkout_of_signature(code.signature_pk)
+    if found is None:
+        return None
+    authorization, purchase = found
+    return {
+        "authorization_id": authorization.authorization_id,
+        "purchase_id": purchase.purchase_id,
+        "ref_id": purchase.ref_id,
+        "amount": purchase.amount_cents,
+    }

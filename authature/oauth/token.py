@@ -48,6 +48,8 @@ class IssuedTokens:
     client: ClientRecord
     nonce: str | None
     auth_time: datetime | None
+    # SPEC 1 `payment`: the one-off checkout taken when the user signed (docs/payments.md).
+    payment: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"IssuedTokens(scopes={self.scopes!r}, expires_at={self.expires_at!r})"

@@ -41,6 +41,9 @@ from authature.oauth.ports import (
 )
 from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
+from authature.payments.iban import BankDetails, masked_iban, read_bank_details
+from authature.payments.mandate import new_mandate_reference
+from authature.payments.service import PaymentService, format_amount, wants_bank_account
 from authature.plaintext import text_problem
 from authature.security.keys import SEAL_TAG_BYTES, Keys
 
@@ -80,7 +83,7 @@ class FlowPolicy:
 class PageModel:
     handle: str
     nonce: str
-    step: str  # "identify" | "enroll" | "verify"
+    step: str  # "identify" | "bank" | "enroll" | "verify"
     client_name: str
     client_description: str
     client_logo: str | None
@@ -96,6 +99,12 @@ class PageModel:
     samples_needed: int
     ux_style: str
     redirect_origin: str
+    # Payments (SPEC 2 step 4): the mandate the signature signs, what is paid, the account.
+    mandate_text: str | None = None
+    payment_amount: str | None = None  # "€12.34"
+    payment_ref_id: str | None = None
+    bank_on_file: str | None = None  # the masked IBAN of the account on file
+    bank_holder: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,7 @@ class SignInFlow:
         verifier: Verifier,
         policy: FlowPolicy,
         observer: FlowObserver | None = None,
+        payments: PaymentService | None = None,
     ) -> None:
         self.uow = uow
         self.oauth = oauth
@@ -128,6 +138,7 @@ class SignInFlow:
         self.verifier = verifier
         self.policy = policy
         self.observer = observer
+        self.payments = payments
         self.samples = SampleCache(verifier)  # derived data of stored rows, per process
 
     # -- starting and showing --------------------------------------------------------------
@@ -190,12 +201,20 @@ class SignInFlow:
                 message=None,
             )
             user = repos.users.by_pk(record.user_pk) if record.user_pk else None
+            on_file = (
+                repos.payments.latest_account(user.pk)
+                if user is not None and record.step == "bank"
+                else None
+            )
+        mandate = self.payments.mandate_for_page(record, client) if self.payments else None
         sample_number = len(record.enrollment_blobs) + 1
         needed = self.policy.enroll_samples
         if record.step == "enroll":
             status = f"Signature {sample_number} of {needed}"
         elif record.step == "verify":
             status = "Sign to confirm it is you"
+        elif record.step == "bank":
+            status = "Enter the bank account to pay from"
         else:
             status = "Enter your e-mail address to continue"
         return PageModel(
@@ -217,6 +236,15 @@ class SignInFlow:
             samples_needed=needed,
             ux_style=record.ux_style,
             redirect_origin=_origin(record.redirect_uri),
+            mandate_text=mandate,
+            payment_amount=format_amount(record.amount_cents)
+            if record.amount_cents is not None
+            else None,
+            payment_ref_id=record.ref_id,
+            bank_on_file=masked_iban(on_file.iban_last4) if on_file else None,
+            bank_holder=record.pending_bank_holder
+            or (on_file.holder_name if on_file else "")
+            or " ".join(n for n in (record.pending_first_name, record.pending_last_name) if n),
         )
 
     # -- the steps ---------------------------------------------------------------------------
@@ -259,11 +287,67 @@ class SignInFlow:
             user = repos.users.by_identifier(identifier)
             if user is not None and user.is_locked(self.clock.now()):
                 return self._finish_error(repos, record, self._locked_error(repos, user))
+            # SPEC 2 step 4: the bank account first, so that the mandate can name it.
+            step = "verify" if user else "enroll"
+            if wants_bank_account(record.scopes):
+                step = "bank"
             repos.requests.update(
                 record.handle_digest,
                 pending_identifier=identifier,
                 user_pk=user.pk if user else None,
-                step="verify" if user else "enroll",
+                step=step,
+            )
+        return Outcome(again=True)
+
+    def submit_bank(
+        self, handle: str, nonce: str, use_on_file: bool, iban: str, holder: str
+    ) -> Outcome:
+        """The bank step: the account on file, or a new IBAN and holder (checked, sealed)."""
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            if not self._check_nonce(repos, record, nonce):
+                return self._stale(repos, record)
+            if record.step != "bank" or self.payments is None:
+                return Outcome(again=True)
+            next_step = "verify" if record.user_pk else "enroll"
+            reference = record.mandate_reference or new_mandate_reference()
+            if use_on_file:
+                on_file = repos.payments.latest_account(record.user_pk) if record.user_pk else None
+                if on_file is None:
+                    repos.requests.update(
+                        record.handle_digest,
+                        message="There is no bank account on file; please enter your IBAN.",
+                    )
+                    return Outcome(again=True, status=400)
+                repos.requests.update(
+                    record.handle_digest,
+                    step=next_step,
+                    pending_account_pk=on_file.pk,
+                    pending_bank_sealed=None,
+                    pending_bank_last4=on_file.iban_last4,
+                    pending_bank_holder=on_file.holder_name,
+                    mandate_reference=reference,
+                )
+                return Outcome(again=True)
+            details = read_bank_details(iban, holder)
+            if not isinstance(details, BankDetails):
+                holder_kept = " ".join(holder.split())[:200]
+                repos.requests.update(
+                    record.handle_digest,
+                    message=details,
+                    pending_bank_holder=holder_kept
+                    if text_problem(holder_kept, "name", 200) is None
+                    else None,
+                )
+                return Outcome(again=True, status=400)
+            repos.requests.update(
+                record.handle_digest,
+                step=next_step,
+                pending_account_pk=None,
+                pending_bank_sealed=self.payments.seal_pending(record.handle_digest, details),
+                pending_bank_last4=details.last4,
+                pending_bank_holder=details.holder_name,
+                mandate_reference=reference,
             )
         return Outcome(again=True)
 
@@ -277,13 +361,17 @@ class SignInFlow:
             record = self._load(repos, handle)
             if not self._check_nonce(repos, record, nonce):
                 return self._stale(repos, record)
-            if record.step in {"enroll", "verify"}:
+            if record.step in {"bank", "enroll", "verify"}:
                 repos.requests.update(
                     record.handle_digest,
                     step="identify",
                     user_pk=None,
                     enrollment_blobs=(),
                     message=None,
+                    pending_account_pk=None,
+                    pending_bank_sealed=None,
+                    pending_bank_last4=None,
+                    pending_bank_holder=None,
                 )
         return Outcome(again=True)
 
@@ -595,6 +683,15 @@ class SignInFlow:
         signature_pk: int | None,
         now: datetime,
     ) -> Outcome:
+        if wants_bank_account(record.scopes):
+            # SPEC 1, 2: this signature signs the mandate; `payment` is taken here and now.
+            refused = (
+                self.payments.complete_signin(repos, record, user_pk, signature_pk, now)
+                if self.payments is not None and signature_pk is not None
+                else errors.access_denied("Payments are not available on this server.")
+            )
+            if refused is not None:
+                return self._finish_error(repos, record, refused)
         code = self.oauth.issue_code(repos, record, user_pk, signature_pk, now)
         repos.requests.delete(record.handle_digest)
         if is_native_redirect(record.redirect_uri):

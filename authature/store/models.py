@@ -89,6 +89,8 @@ class Signature(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A "signed" signature that signed a SEPA mandate: the SHA-256 of the mandate's text.
+    mandate_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuthRequest(Base):
@@ -117,6 +119,11 @@ class AuthRequest(Base):
     message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    pending_bank_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # IBAN, sealed
+    pending_bank_last4: Mapped[str | None] = mapped_column(String(4))
+    pending_bank_holder: Mapped[str | None] = mapped_column(String(200))
+    pending_account_pk: Mapped[int | None] = mapped_column(Integer)  # a bank_accounts.pk
+    mandate_reference: Mapped[str | None] = mapped_column(String(35))
 
 
 class AuthorizationCode(Base):
@@ -194,3 +201,70 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(String(96), primary_key=True)
     window_end: Mapped[int] = mapped_column(BigInteger, index=True)
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class BankAccount(Base):
+    """A user's bank account. The IBAN is sealed (AES-GCM, bound to the row) and found again by
+    a keyed digest; only its last four characters are in clear, for display."""
+
+    __tablename__ = "bank_accounts"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    iban_digest: Mapped[str] = mapped_column(String(64))
+    iban_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    iban_last4: Mapped[str] = mapped_column(String(4))
+    holder_name: Mapped[str] = mapped_column(String(200))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged_for_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_bank_accounts_user_iban", "user_pk", "iban_digest", unique=True),)
+
+
+class Mandate(Base):
+    """A SEPA Core direct-debit mandate, signed by the signature row `signature_pk`."""
+
+    __tablename__ = "mandates"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(35), unique=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"))
+    account_pk: Mapped[int] = mapped_column(ForeignKey("bank_accounts.pk", ondelete="CASCADE"))
+    signature_pk: Mapped[int] = mapped_column(ForeignKey("signatures.pk"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_mandates_user_client", "user_pk", "client_pk"),)
+
+
+class PaymentAuthorization(Base):
+    """SPEC 3.5: a pre-authorized payment, captured at most once before it expires."""
+
+    __tablename__ = "payment_authorizations"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    authorization_id: Mapped[str] = mapped_column(String(24), unique=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.pk", ondelete="CASCADE"))
+    user_pk: Mapped[int] = mapped_column(ForeignKey("users.pk", ondelete="CASCADE"), index=True)
+    mandate_pk: Mapped[int] = mapped_column(ForeignKey("mandates.pk", ondelete="CASCADE"))
+    account_pk: Mapped[int] = mapped_column(ForeignKey("bank_accounts.pk", ondelete="CASCADE"))
+    device_uid: Mapped[str | None] = mapped_column(String(200), index=True)
+    signature_pk: Mapped[int | None] = mapped_column(ForeignKey("signatures.pk"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Purchase(Base):
+    """SPEC 3.6: a captured payment."""
+
+    __tablename__ = "purchases"
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purchase_id: Mapped[str] = mapped_column(String(24), unique=True)
+    authorization_pk: Mapped[int] = mapped_column(
+        ForeignKey("payment_authorizations.pk", ondelete="CASCADE"), unique=True
+    )
+    ref_id: Mapped[str] = mapped_column(String(200))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

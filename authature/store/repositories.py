@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Select, Table, bindparam, delete, func, inser
 from sqlalchemy.orm import Session
 
 from authature.oauth import ports
+from authature.payments import ports as payment_ports
 from authature.security.keys import SEAL_TAG_BYTES
 from authature.store import models
 from authature.store.db import Database
@@ -85,6 +86,10 @@ _ACCESS = _table(models.AccessToken)
 _REFRESH = _table(models.RefreshToken)
 _SIGNATURES = _table(models.Signature)
 _ATTEMPTS = _table(models.VerificationAttempt)
+_ACCOUNTS = _table(models.BankAccount)
+_MANDATES = _table(models.Mandate)
+_AUTHORIZATIONS = _table(models.PaymentAuthorization)
+_PURCHASES = _table(models.Purchase)
 
 
 def _by(table: Table, column: str) -> Select[Any]:
@@ -201,7 +206,13 @@ class SqlUserStore:
 
 def _request(row: Any) -> ports.AuthRequestRecord:  # an ORM object or a table row
     blobs = tuple(base64.b64decode(b) for b in row.enrollment_blobs)
-    return _record(ports.AuthRequestRecord, row, enrollment_blobs=blobs)
+    bank = row.pending_bank_sealed
+    return _record(
+        ports.AuthRequestRecord,
+        row,
+        enrollment_blobs=blobs,
+        pending_bank_sealed=None if bank is None else bytes(bank),
+    )
 
 
 class SqlAuthRequestStore:
@@ -478,6 +489,257 @@ class SqlAttemptStore:
         return int(count or 0)
 
 
+class SqlPaymentStore:
+    """Bank accounts, mandates, pre-authorizations and purchases (`payments.ports`)."""
+
+    def __init__(self, unit: _Unit) -> None:
+        self._u = unit
+
+    def _account(self, row: Any) -> payment_ports.BankAccountRecord:
+        return _record(payment_ports.BankAccountRecord, row)
+
+    def account(self, pk: int) -> payment_ports.BankAccountRecord | None:
+        row = self._u.core().execute(select(_ACCOUNTS).where(_ACCOUNTS.c.pk == pk)).first()
+        return self._account(row) if row else None
+
+    def account_by_digest(
+        self, user_pk: int, iban_digest: str
+    ) -> payment_ports.BankAccountRecord | None:
+        stmt = select(_ACCOUNTS).where(
+            _ACCOUNTS.c.user_pk == user_pk, _ACCOUNTS.c.iban_digest == iban_digest
+        )
+        row = self._u.core().execute(stmt).first()
+        return self._account(row) if row else None
+
+    def latest_account(self, user_pk: int) -> payment_ports.BankAccountRecord | None:
+        stmt = (
+            select(_ACCOUNTS)
+            .where(_ACCOUNTS.c.user_pk == user_pk)
+            .order_by(_ACCOUNTS.c.pk.desc())
+            .limit(1)
+        )
+        row = self._u.core().execute(stmt).first()
+        return self._account(row) if row else None
+
+    def flagged_accounts(self, user_pk: int) -> int:
+        stmt = select(func.count()).where(
+            _ACCOUNTS.c.user_pk == user_pk, _ACCOUNTS.c.flagged_for_review.is_(True)
+        )
+        return int(self._u.core().execute(stmt).scalar() or 0)
+
+    def add_account(
+        self,
+        user_pk: int,
+        iban_digest: str,
+        sealed_for: payment_ports.SealFn,
+        iban_last4: str,
+        holder_name: str,
+        verified: bool,
+        flagged_for_review: bool,
+        now: datetime,
+    ) -> payment_ports.BankAccountRecord:
+        connection = self._u.core()
+        new = insert(_ACCOUNTS).values(
+            user_pk=user_pk,
+            iban_digest=iban_digest,
+            iban_sealed=b"",
+            iban_last4=iban_last4,
+            holder_name=holder_name,
+            verified=verified,
+            flagged_for_review=flagged_for_review,
+            created_at=now,
+        )
+        pk = int(connection.execute(new.returning(_ACCOUNTS.c.pk)).scalar_one())
+        # The primary key is part of the sealed IBAN's associated data.
+        connection.execute(
+            update(_ACCOUNTS).where(_ACCOUNTS.c.pk == pk).values(iban_sealed=sealed_for(pk))
+        )
+        account = self.account(pk)
+        assert account is not None
+        return account
+
+    def add_mandate(
+        self,
+        reference: str,
+        client_pk: int,
+        user_pk: int,
+        account_pk: int,
+        signature_pk: int,
+        kind: str,
+        text: str,
+        text_sha256: str,
+        now: datetime,
+    ) -> payment_ports.MandateRecord:
+        connection = self._u.core()
+        values = {
+            "reference": reference,
+            "client_pk": client_pk,
+            "user_pk": user_pk,
+            "account_pk": account_pk,
+            "signature_pk": signature_pk,
+            "kind": kind,
+            "text": text,
+            "text_sha256": text_sha256,
+            "signed_at": now,
+        }
+        pk = int(
+            connection.execute(
+                insert(_MANDATES).values(**values).returning(_MANDATES.c.pk)
+            ).scalar_one()
+        )
+        connection.execute(
+            update(_SIGNATURES)
+            .where(_SIGNATURES.c.pk == signature_pk)
+            .values(mandate_sha256=text_sha256)
+        )
+        row = connection.execute(select(_MANDATES).where(_MANDATES.c.pk == pk)).first()
+        return _record(payment_ports.MandateRecord, row)
+
+    def latest_mandate(self, user_pk: int, client_pk: int) -> payment_ports.MandateRecord | None:
+        stmt = (
+            select(_MANDATES)
+            .where(_MANDATES.c.user_pk == user_pk, _MANDATES.c.client_pk == client_pk)
+            .order_by(_MANDATES.c.pk.desc())
+            .limit(1)
+        )
+        row = self._u.core().execute(stmt).first()
+        return _record(payment_ports.MandateRecord, row) if row else None
+
+    def _authorization(self, where: Any) -> payment_ports.AuthorizationRecord | None:
+        row = self._u.core().execute(select(_AUTHORIZATIONS).where(where)).first()
+        return _record(payment_ports.AuthorizationRecord, row) if row else None
+
+    def add_authorization(
+        self,
+        authorization_id: str,
+        mandate: payment_ports.MandateRecord,
+        device_uid: str | None,
+        signature_pk: int | None,
+        now: datetime,
+        expires_at: datetime,
+        used_at: datetime | None,
+    ) -> payment_ports.AuthorizationRecord:
+        self._u.core().execute(
+            insert(_AUTHORIZATIONS).values(
+                authorization_id=authorization_id,
+                client_pk=mandate.client_pk,
+                user_pk=mandate.user_pk,
+                mandate_pk=mandate.pk,
+                account_pk=mandate.account_pk,
+                device_uid=device_uid,
+                signature_pk=signature_pk,
+                created_at=now,
+                expires_at=expires_at,
+                used_at=used_at,
+            )
+        )
+        record = self._authorization(_AUTHORIZATIONS.c.authorization_id == authorization_id)
+        assert record is not None
+        return record
+
+    def authorization(self, authorization_id: str) -> payment_ports.AuthorizationRecord | None:
+        stmt = (
+            select(_AUTHORIZATIONS)
+            .where(_AUTHORIZATIONS.c.authorization_id == authorization_id)
+            .with_for_update()
+        )
+        row = self._u.core().execute(stmt).first()
+        return _record(payment_ports.AuthorizationRecord, row) if row else None
+
+    def use_authorization(self, pk: int, now: datetime) -> bool:
+        result = self._u.core().execute(
+            update(_AUTHORIZATIONS)
+            .where(_AUTHORIZATIONS.c.pk == pk, _AUTHORIZATIONS.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return result.rowcount == 1
+
+    def add_purchase(
+        self, purchase_id: str, authorization_pk: int, ref_id: str, amount_cents: int, now: datetime
+    ) -> payment_ports.PurchaseRecord:
+        connection = self._u.core()
+        connection.execute(
+            insert(_PURCHASES).values(
+                purchase_id=purchase_id,
+                authorization_pk=authorization_pk,
+                ref_id=ref_id,
+                amount_cents=amount_cents,
+                created_at=now,
+            )
+        )
+        row = connection.execute(
+            select(_PURCHASES).where(_PURCHASES.c.purchase_id == purchase_id)
+        ).first()
+        return _record(payment_ports.PurchaseRecord, row)
+
+    def checkout_of_signature(
+        self, signature_pk: int
+    ) -> tuple[payment_ports.AuthorizationRecord, payment_ports.PurchaseRecord] | None:
+        authorization = self._authorization(_AUTHORIZATIONS.c.signature_pk == signature_pk)
+        if authorization is None:
+            return None
+        row = (
+            self._u.core()
+            .execute(select(_PURCHASES).where(_PURCHASES.c.authorization_pk == authorization.pk))
+            .first()
+        )
+        if row is None:
+            return None
+        return authorization, _record(payment_ports.PurchaseRecord, row)
+
+    def _purchases_of(self, user_pk: int | None, since: datetime) -> Select[Any]:
+        joined = _PURCHASES.join(
+            _AUTHORIZATIONS, _AUTHORIZATIONS.c.pk == _PURCHASES.c.authorization_pk
+        )
+        stmt = select(func.count(), func.coalesce(func.sum(_PURCHASES.c.amount_cents), 0))
+        stmt = stmt.select_from(joined).where(_PURCHASES.c.created_at > since)
+        if user_pk is not None:
+            stmt = stmt.where(_AUTHORIZATIONS.c.user_pk == user_pk)
+        return stmt
+
+    def purchases_since(self, since: datetime, user_pk: int | None = None) -> int:
+        if user_pk is None:
+            stmt = select(func.count()).where(_PURCHASES.c.created_at > since)
+            return int(self._u.core().execute(stmt).scalar() or 0)
+        row = self._u.core().execute(self._purchases_of(user_pk, since)).one()
+        return int(row[0] or 0)
+
+    def spent_since(self, user_pk: int, since: datetime) -> int:
+        row = self._u.core().execute(self._purchases_of(user_pk, since)).one()
+        return int(row[1] or 0)
+
+    def flagged_devices_of(self, user_pk: int, max_users: int) -> int:
+        mine = (
+            select(_AUTHORIZATIONS.c.device_uid)
+            .where(_AUTHORIZATIONS.c.user_pk == user_pk, _AUTHORIZATIONS.c.device_uid.is_not(None))
+            .distinct()
+        )
+        shared = (
+            select(_AUTHORIZATIONS.c.device_uid)
+            .where(_AUTHORIZATIONS.c.device_uid.in_(mine))
+            .group_by(_AUTHORIZATIONS.c.device_uid)
+            .having(func.count(func.distinct(_AUTHORIZATIONS.c.user_pk)) > max_users)
+        )
+        count = select(func.count()).select_from(shared.subquery())
+        return int(self._u.core().execute(count).scalar() or 0)
+
+    def users_on_device(self, device_uid: str) -> set[int]:
+        stmt = (
+            select(_AUTHORIZATIONS.c.user_pk)
+            .where(_AUTHORIZATIONS.c.device_uid == device_uid)
+            .distinct()
+        )
+        return {int(pk) for pk in self._u.core().execute(stmt).scalars()}
+
+    def refused_signatures_since(self, user_pk: int, since: datetime) -> int:
+        stmt = select(func.count()).where(
+            _ATTEMPTS.c.user_pk == user_pk,
+            _ATTEMPTS.c.accepted.is_(False),
+            _ATTEMPTS.c.at > since,
+        )
+        return int(self._u.core().execute(stmt).scalar() or 0)
+
+
 @dataclass
 class SqlRepos:
     unit: _Unit
@@ -488,6 +750,7 @@ class SqlRepos:
     tokens: SqlTokenStore
     signatures: SqlSignatureStore
     attempts: SqlAttemptStore
+    payments: SqlPaymentStore
 
     @property
     def connection(self) -> Connection:
@@ -530,6 +793,7 @@ def _repos(connection: Connection) -> Iterator[SqlRepos]:
             tokens=SqlTokenStore(unit),
             signatures=SqlSignatureStore(unit),
             attempts=SqlAttemptStore(unit),
+            payments=SqlPaymentStore(unit),
         )
         unit.finish()
     finally:

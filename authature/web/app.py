@@ -22,7 +22,7 @@ from authature.oauth.authorize import authorization_redirect
 from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import Clock
 from authature.signin.flow import SignInPageGone
-from authature.web import oauth_routes, signin_routes, standard_routes
+from authature.web import oauth_routes, payment_routes, signin_routes, standard_routes
 from authature.web.metrics import MetricsMiddleware, metrics_endpoint
 from authature.web.openapi import openapi_json
 from authature.web.pages import render_page
@@ -177,6 +177,7 @@ def create_app(
         *oauth_routes.routes,
         *signin_routes.routes,
         *standard_routes.routes,
+        *payment_routes.routes,
         Route("/authature.js", _authature_js),
         Route("/healthz", _healthz),
         Route("/favicon.ico", _favicon),

@@ -108,8 +108,10 @@ DOCUMENT: dict[str, Any] = {
                     _query("redirect_uri", True),
                     _query("response_type", True, "code"),
                     _query("state", True),
-                    _query("scope", True, "capture authenticate payment openid ..."),
+                    _query("scope", True, "capture authenticate preapproval payment openid ..."),
                     _query("device_uid"),
+                    _query("ref_id", False, "with payment: the order reference"),
+                    _query("amount", False, "with payment: the amount in cents"),
                     _query("ux_style"),
                     _query("code_challenge"),
                     _query("code_challenge_method"),
@@ -228,6 +230,62 @@ DOCUMENT: dict[str, Any] = {
                 "responses": _SIGNIN_ANSWERS,
             }
         },
+        "/signin/{handle}/bank": {
+            "post": {
+                "summary": "The bank account step (preapproval, payment; SPEC 2 step 4)",
+                "parameters": [_HANDLE],
+                "requestBody": _form(
+                    {
+                        "nonce": "the page's nonce",
+                        "account": "on_file (the account on file) or new",
+                        "iban": "a new account's IBAN",
+                        "holder": "a new account's holder",
+                    }
+                ),
+                "responses": _SIGNIN_ANSWERS,
+            }
+        },
+        "/api/v2/payment/authorize": {
+            "post": {
+                "summary": "Pre-authorize a payment (SPEC 3.5; preapproval scope)",
+                "security": [{"bearer": []}],
+                "requestBody": _form(
+                    {"client_id": "the client", "device_uid": "the user's device"},
+                    ["client_id", "device_uid"],
+                ),
+                "responses": {
+                    "201": _json(_ref("Authorization"), "Pre-authorized"),
+                    **_JSON_ERRORS,
+                },
+            }
+        },
+        "/api/v2/payment/capture/{authorization_id}": {
+            "post": {
+                "summary": "Capture a pre-authorized payment (SPEC 3.6)",
+                "security": [{"client": []}, {}],
+                "parameters": [
+                    {
+                        "name": "authorization_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": _form(
+                    {
+                        "token": "the access token (preapproval scope)",
+                        "device_uid": "the user's device",
+                        "authorization_id": "the same id as in the path",
+                        "ref_id": "your order id",
+                        "amount": "integer cents",
+                        "client_id": "client_secret_post",
+                        "client_secret": "client_secret_post",
+                    },
+                    ["token", "device_uid", "authorization_id", "ref_id", "amount"],
+                ),
+                "responses": {"201": _json(_ref("Purchase"), "Captured"), **_JSON_ERRORS},
+            }
+        },
         "/signin/{handle}/deny": {
             "post": {
                 "summary": "Refuse the request",
@@ -320,7 +378,8 @@ DOCUMENT: dict[str, Any] = {
                             "user": _ref("User"),
                             "expires": {"type": "string"},
                         },
-                    }
+                    },
+                    "payment": _ref("Checkout"),
                 },
             },
             "StandardToken": {
@@ -334,6 +393,28 @@ DOCUMENT: dict[str, Any] = {
                     "scope": {"type": "string"},
                     "id_token": {"type": "string"},
                     "user": _ref("User"),
+                    "payment": _ref("Checkout"),
+                },
+            },
+            "Authorization": {
+                "type": "object",
+                "required": ["authorization_id"],
+                "properties": {"authorization_id": {"type": "string", "pattern": "^[0-9a-f]{24}$"}},
+            },
+            "Purchase": {
+                "type": "object",
+                "required": ["purchase_id"],
+                "properties": {"purchase_id": {"type": "string", "pattern": "^[0-9a-f]{24}$"}},
+            },
+            "Checkout": {
+                "type": "object",
+                "description": "The one-off payment taken when the user signed (payment scope)",
+                "required": ["authorization_id", "purchase_id", "ref_id", "amount"],
+                "properties": {
+                    "authorization_id": {"type": "string"},
+                    "purchase_id": {"type": "string"},
+                    "ref_id": {"type": "string"},
+                    "amount": {"type": "integer"},
                 },
             },
             "Image": {

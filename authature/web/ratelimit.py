@@ -5,10 +5,12 @@ Three places count (limits in `config.RateLimits`, 0 = off):
 Hits are counted in the process and written to the shared counters in short batches
 (`web.ratebuffer`, which states the bound on over-admission); limits under 200 write every hit.
 
-- per IP address (`RateLimitMiddleware`): `POST /oauth/token` and the signature fetch
-  (`/oauth/signatures/<token>`, `/oauth/signature`) are counted in the same transaction as the
-  client's hit (below), or after the answer if the request failed before client authentication;
-  the sign-in pages' signature POSTs are counted before the route runs;
+- per IP address (`RateLimitMiddleware`): `POST /oauth/token`, the signature fetch
+  (`/oauth/signatures/<token>`, `/oauth/signature`) and the payment capture are counted in the
+  same transaction as the client's hit (below), or after the answer if the request failed before
+  client authentication;
+  the sign-in pages' signature POSTs and the (bearer) payment pre-authorization are counted
+  before the route runs;
 - per client, once the client has authenticated (`LimitedOAuthServer.authenticate`): so that
   nobody can spend another client's allowance by naming it;
 - per identifier, in the sign-in step's own transaction just before the verifier runs
@@ -195,11 +197,19 @@ class LimitObserver:
             self.then.verified(outcome, seconds, locked)
 
 
+# Rules whose requests never reach client authentication: counted before the route runs.
+_COUNTED_BEFORE = frozenset({"verify-ip", "payment-authorize-ip"})
+
+
 def _ip_rule(method: str, path: str, limits: RateLimits) -> _Rule | None:
     if path == "/oauth/token":
         return _Rule("token-ip", limits.token_per_ip) if method == "POST" else None
     if path == "/oauth/signature" or path.startswith("/oauth/signatures/"):
         return _Rule("signature-ip", limits.signature_per_ip)
+    if method == "POST" and path == "/api/v2/payment/authorize":
+        return _Rule("payment-authorize-ip", limits.payment_per_ip)  # bearer: counted before
+    if method == "POST" and path.startswith("/api/v2/payment/capture/"):
+        return _Rule("payment-capture-ip", limits.payment_per_ip)  # with the client's hit
     if method == "POST" and path.startswith("/signin/") and path.endswith("/signature"):
         return _Rule("verify-ip", limits.verify_per_ip)
     return None
@@ -225,7 +235,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         ip = str((scope.get("client") or ("unknown", 0))[0])
-        if rule.name != "verify-ip":
+        if rule.name not in _COUNTED_BEFORE:
             # Token and signature endpoints: `authenticate` counts this hit together with the
             # client's; a request that never gets that far is counted once it is answered.
             pending = _PendingHit(rule, ip)

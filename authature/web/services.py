@@ -16,6 +16,7 @@ from authature.oauth.oidc import OpenIDProvider
 from authature.oauth.ports import Clock
 from authature.oauth.server import OAuthServer
 from authature.oauth.token import TokenPolicy
+from authature.payments.service import PaymentService, bank_gateway_for
 from authature.security.keys import Keys, load_keys
 from authature.security.signing import load_signing_key
 from authature.signin.flow import FlowPolicy, SignInFlow
@@ -44,6 +45,7 @@ class Services:
     issuer: str
     limiter: RateLimiter
     metrics: Metrics | None
+    payments: PaymentService
     threads: anyio.CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,9 @@ def build_services(
     metrics = Metrics() if settings.metrics else None
     observer = LimitObserver(limiter, then=MetricsObserver(metrics) if metrics else None)
     verifier = Verifier(threshold=settings.verify_threshold)
+    payments = PaymentService(
+        oauth, keys, clock, bank_gateway_for(settings.payments), settings.payments
+    )
     flow = SignInFlow(
         uow,
         oauth,
@@ -122,5 +127,8 @@ def build_services(
             issuer=issuer,
         ),
         observer=observer,
+        payments=payments,
     )
-    return Services(settings, database, uow, keys, oauth, flow, verifier, issuer, limiter, metrics)
+    return Services(
+        settings, database, uow, keys, oauth, flow, verifier, issuer, limiter, metrics, payments
+    )

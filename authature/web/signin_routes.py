@@ -56,6 +56,15 @@ async def _post(request: Request, step: str) -> Response:
         outcome = await services.call(flow.restart, handle, nonce)
     elif step == "deny":
         outcome = await services.call(flow.deny, handle, nonce)
+    elif step == "bank":
+        outcome = await services.call(
+            flow.submit_bank,
+            handle,
+            nonce,
+            form.get("account") == "on_file",
+            form.get("iban", ""),
+            form.get("holder", ""),
+        )
     else:
         # The verifier's CPU time always goes to a thread, whatever the database.
         outcome = await services.threaded(
@@ -96,6 +105,10 @@ async def deny(request: Request) -> Response:
     return await _post(request, "deny")
 
 
+async def bank(request: Request) -> Response:
+    return await _post(request, "bank")
+
+
 def gone(request: Request) -> Response:
     return render_page(
         request,
@@ -114,4 +127,5 @@ routes = [
     Route("/signin/{handle}/signature", signature, methods=["POST"]),
     Route("/signin/{handle}/restart", restart, methods=["POST"]),
     Route("/signin/{handle}/deny", deny, methods=["POST"]),
+    Route("/signin/{handle}/bank", bank, methods=["POST"]),
 ]

@@ -31,7 +31,7 @@ from authature.store import models
 from authature.store.db import Database
 
 REDIRECT = "http://127.0.0.1:9/callback"
-NO_LIMITS = RateLimits(60, 0, 0, 0, 0, 0)  # a fuzzer is a flood by design
+NO_LIMITS = RateLimits(60, 0, 0, 0, 0, 0, payment_per_ip=0)  # a fuzzer is a flood by design
 
 
 def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(

@@ -96,7 +96,13 @@ def test_server_metadata_names_every_endpoint(server: LiveServer) -> None:
             "client_secret_post",
             "none",
         }
-        assert meta["scopes_supported"] == ["capture", "authenticate", "openid"]
+        assert meta["scopes_supported"] == [
+            "capture",
+            "authenticate",
+            "preapproval",
+            "payment",
+            "openid",
+        ]
         assert meta["authorization_response_iss_parameter_supported"] is True
         # Every endpoint named is served (no 404): each answers its own way without input.
         for name in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):

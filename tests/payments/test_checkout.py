@@ -1,0 +1,89 @@
+"""The `payment` scope's one-off checkout (SPEC 1: authorised and captured in one go when the
+user signs): the page shows what is paid, the token response shows the purchase."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+from support.payments import (
+    REDIRECT,
+    enroll_payer,
+    genuine,
+    sign_enrollment,
+    submit_bank,
+    to_bank_step,
+)
+from support.server import LiveServer
+from support.signin import Page, authorize_url, redirect_params
+
+from authature.store import models
+
+pytestmark = pytest.mark.data
+
+
+def test_checkout_shows_the_amount_and_takes_the_payment_when_the_user_signs(
+    live_server: LiveServer,
+) -> None:
+    new = live_server.create_client([REDIRECT], scopes="payment,authenticate")
+    url = authorize_url(
+        new.client.client_id,
+        REDIRECT,
+        scope="payment",
+        device_uid="phone-1",
+        ref_id="order-42",
+        amount="1234",
+    )
+    with live_server.http() as http:
+        bank = to_bank_step(http, url, "buyer@example.com")
+        assert 'data-testid="payment-amount">€12.34<' in bank.html
+        assert 'data-testid="payment-ref">order-42<' in bank.html
+        page = submit_bank(http, bank)
+        assert isinstance(page, Page)
+        assert "Type of payment: One-off payment" in page.html
+        assert "€12.34" in page.html
+    payer = enroll_payer(
+        live_server,
+        scope="payment",
+        identifier="buyer2@example.com",
+        client_id=new.client.client_id,
+        client_secret=new.client_secret,
+        device_uid="phone-2",
+        ref_id="order-43",
+        amount="1234",
+    )
+    payment = payer.body["payment"]
+    assert isinstance(payment, dict)
+    assert re.fullmatch(r"[0-9a-f]{24}", payment["purchase_id"])
+    assert re.fullmatch(r"[0-9a-f]{24}", payment["authorization_id"])
+    assert (payment["ref_id"], payment["amount"]) == ("order-43", 1234)
+    with live_server.services.database.engine.connect() as conn:
+        purchase = conn.execute(select(models.Purchase)).one()
+        authorization = conn.execute(select(models.PaymentAuthorization)).one()
+        mandate = conn.execute(select(models.Mandate)).one()
+    assert (purchase.purchase_id, purchase.amount_cents) == (payment["purchase_id"], 1234)
+    assert authorization.used_at is not None and authorization.device_uid == "phone-2"
+    assert mandate.kind == "one-off"
+
+
+def test_a_refused_checkout_redirects_with_the_rule_and_stores_no_account(
+    live_server: LiveServer,
+) -> None:
+    new = live_server.create_client([REDIRECT], scopes="payment,authenticate")
+    url = authorize_url(
+        new.client.client_id, REDIRECT, scope="payment", ref_id="big", amount="150000"
+    )
+    with live_server.http() as http:
+        page = submit_bank(http, to_bank_step(http, url, "big@example.com"))
+        assert isinstance(page, Page)
+        done = sign_enrollment(http, page, genuine(4, 1, 2, 3))
+    assert done.status_code == 303
+    params = redirect_params(done)
+    assert params["error"] == "BELOW_CONSUMER_TRANSACTION_LIMIT"
+    assert "limit" in params["error_description"]
+    assert params["state"] == "state-123" and "code" not in params
+    with live_server.services.database.engine.connect() as conn:
+        for model in (models.BankAccount, models.Mandate, models.Purchase):
+            count = conn.execute(select(func.count()).select_from(model)).scalar_one()
+            assert count == 0, model
