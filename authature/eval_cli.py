@@ -30,6 +30,13 @@ __all__ = ["eval_command"]
 @click.option("--users", default=None, help="Users to evaluate, e.g. 1-30 (default: all present).")
 @click.option("--draws", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--threshold", type=float, default=None, help="Operating point (default: server's).")
+@click.option(
+    "--references",
+    type=click.IntRange(2, 10),
+    default=5,
+    show_default=True,
+    help="References per draw (5: SVC2004 protocol; 3: what the server enrolls by default).",
+)
 def eval_command(
     data_dir: Path,
     task: str,
@@ -38,6 +45,7 @@ def eval_command(
     users: str | None,
     draws: int,
     threshold: float | None,
+    references: int,
 ) -> None:
     """Measure EER, FAR and FRR of the verifier with the SVC2004 protocol.
 
@@ -54,7 +62,9 @@ def eval_command(
     with click.progressbar(
         length=count, label=f"Task {task}", file=click.get_text_stream("stderr")
     ) as bar:
-        report = evaluate(folder, int(task), chosen, draws, threshold, progress=bar.update)
+        report = evaluate(
+            folder, int(task), chosen, draws, threshold, progress=bar.update, references=references
+        )
     click.echo(report.table())
     if report_path:
         report_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
