@@ -39,6 +39,13 @@ __all__ = ["eval_command"]
     callback=lambda _ctx, _param, value: _check_threshold(value),
     help="Operating point, -20..20 (default: the server's).",
 )
+@click.option(
+    "--references",
+    type=click.IntRange(2, 10),
+    default=5,
+    show_default=True,
+    help="References per draw (5: SVC2004 protocol; 3: what the server enrolls by default).",
+)
 def eval_command(
     data_dir: Path | None,
     task: str,
@@ -47,6 +54,7 @@ def eval_command(
     users: str | None,
     draws: int,
     threshold: float | None,
+    references: int,
 ) -> None:
     """Measure EER, FAR and FRR of the verifier with the SVC2004 protocol.
 
@@ -84,7 +92,15 @@ def eval_command(
         with click.progressbar(
             length=count, label=f"Task {task}", file=click.get_text_stream("stderr")
         ) as bar:
-            report = evaluate(folder, int(task), chosen, draws, threshold, progress=bar.update)
+            report = evaluate(
+                folder,
+                int(task),
+                chosen,
+                draws,
+                threshold,
+                progress=bar.update,
+                references=references,
+            )
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(report.table())

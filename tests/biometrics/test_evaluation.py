@@ -132,3 +132,15 @@ def test_parse_users_names_the_bad_part() -> None:
         parse_users("9-2")
     with pytest.raises(ValueError, match="'1-b'"):
         parse_users("1-b")
+
+
+def test_cli_references_option_sets_the_enrollment_size(svc: Path, tmp_path: Path) -> None:
+    # The server enrolls 3 samples; --references 3 measures that instead of SVC2004's 5.
+    out = tmp_path / "r.json"
+    args = ["--data", str(svc), "--task", "1", "--users", "1-4", "--draws", "1"]
+    result = CliRunner().invoke(eval_command, [*args, "--references", "3", "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3 references" in result.output
+    assert json.loads(out.read_text())["protocol"]["references"].startswith("3 drawn")
+    refused = CliRunner().invoke(eval_command, [*args, "--references", "11"])
+    assert refused.exit_code != 0
