@@ -187,7 +187,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("data").resolve())
     database_url: str = ""
     issuer: str = ""
-    enroll_samples: int = 3
+    enroll_samples: int = 5
     code_lifetime_seconds: int = 600
     access_token_lifetime_seconds: int = 3600
     refresh_token_lifetime_seconds: int = 30 * 24 * 3600
@@ -217,7 +217,7 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             issuer=(env.get("AUTHATURE_ISSUER") or "").rstrip("/"),
-            enroll_samples=_int(env, "AUTHATURE_ENROLL_SAMPLES", 3, 3, 10),
+            enroll_samples=_int(env, "AUTHATURE_ENROLL_SAMPLES", 5, 3, 10),
             code_lifetime_seconds=_int(env, "AUTHATURE_CODE_LIFETIME_SECONDS", 600, 10, 600),
             access_token_lifetime_seconds=_int(
                 env, "AUTHATURE_ACCESS_TOKEN_LIFETIME_SECONDS", 3600, 60, 86400

@@ -85,7 +85,12 @@ def start_server(
         process = subprocess.Popen(
             [sys.executable, "-m", "authature.cli", "serve", "--host", "127.0.0.1"]
             + ["--port", str(port), "--workers", str(workers)],
-            env={"AUTHATURE_DATA_DIR": str(folder / "data"), **env},
+            # Three enrollment samples, as settings_for gives the in-process servers.
+            env={
+                "AUTHATURE_DATA_DIR": str(folder / "data"),
+                "AUTHATURE_ENROLL_SAMPLES": "3",
+                **env,
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

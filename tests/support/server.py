@@ -102,11 +102,17 @@ def run_server(
         app.state.services.database.engine.dispose()
 
 
+TEST_ENROLL_SAMPLES = 3
+
+
 def settings_for(tmp_path: Path, database_url: str | None = None, **overrides: object) -> Settings:
     data_dir = tmp_path / "data"
     base = Settings.from_env({"AUTHATURE_DATA_DIR": str(data_dir)})
     values = {
         "database_url": database_url or f"sqlite:///{data_dir / 'authature.db'}",
+        # Most tests enroll with three samples to stay quick; the server's default (five, the
+        # evaluated protocol) is what the browser and demo tests, and test_signin_pages, run.
+        "enroll_samples": TEST_ENROLL_SAMPLES,
         **overrides,
     }
     from dataclasses import replace
