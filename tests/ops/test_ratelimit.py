@@ -158,9 +158,7 @@ def test_the_counter_is_shared_by_two_server_processes(tmp_path: Path, database_
         assert_rate_limited(on_b.post("/oauth/token", data={"code": "x"}))
 
 
-def test_two_processes_over_admit_at_most_one_batch_each(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_two_processes_over_admit_at_most_one_batch_each(tmp_path: Path, database_url: str) -> None:
     """Limits of 200 and more are counted in each process and written in batches of 1 %
     (docs/operations.md): two processes together admit at most two batches over the limit."""
     env = cluster_env(
