@@ -19,9 +19,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
-    delete,
     func,
-    insert,
     select,
     update,
 )
@@ -107,13 +105,8 @@ def _by(table: Table, column: str) -> Select[Any]:
     return select(table).where(table.c[column] == bindparam("value"))
 
 
-_CLIENT_BY_PK = _by(_CLIENTS, "pk")
-_USER_BY_IDENTIFIER = _by(_USERS, "identifier")
-_REQUEST_FOR_UPDATE = _by(_REQUESTS, "handle_digest").with_for_update()
 _ACCESS_TOKEN = _by(_ACCESS, "token_digest")
 _REFRESH_TOKEN = _by(_REFRESH, "token_digest")
-_SIGNATURE = _by(_SIGNATURES, "pk")
-_INSERT = {t.name: insert(t) for t in (_REQUESTS, _CODES, _ACCESS, _REFRESH, _ATTEMPTS)}
 
 
 def _client(row: Any) -> ports.ClientRecord:  # an ORM object or a table row
@@ -129,8 +122,8 @@ class SqlClientStore:
         return _client(_D_CLIENTS.row(row)) if row else None
 
     def by_pk(self, pk: int) -> ports.ClientRecord | None:
-        row = self._u.core().execute(_CLIENT_BY_PK, {"value": pk}).first()
-        return _client(row) if row else None
+        row = _driver_one(self._u.core(), _CLIENT_BY_PK_SQL, (pk,))
+        return _client(_D_CLIENTS.row(row)) if row else None
 
     def all(self) -> list[ports.ClientRecord]:
         return [
@@ -179,8 +172,8 @@ class SqlUserStore:
         self._u = unit
 
     def by_identifier(self, identifier: str) -> ports.UserRecord | None:
-        row = self._u.core().execute(_USER_BY_IDENTIFIER, {"value": identifier}).first()
-        return _record(ports.UserRecord, row) if row else None
+        row = _driver_one(self._u.core(), _USER_BY_IDENTIFIER_SQL, (identifier,))
+        return _record(ports.UserRecord, _D_USERS.row(row)) if row else None
 
     def by_pk(self, pk: int) -> ports.UserRecord | None:
         row = _driver_one(self._u.core(), _USER_BY_PK_SQL, (pk,))
@@ -217,11 +210,11 @@ class SqlAuthRequestStore:
     def add(self, record: ports.AuthRequestRecord) -> None:
         blobs = [base64.b64encode(b).decode() for b in record.enrollment_blobs]
         values = _values(record, enrollment_blobs=blobs)
-        self._u.core().execute(_INSERT["auth_requests"], values)
+        _driver_insert(self._u.core(), _D_REQUESTS, values)
 
     def get(self, handle_digest: str) -> ports.AuthRequestRecord | None:
-        row = self._u.core().execute(_REQUEST_FOR_UPDATE, {"value": handle_digest}).first()
-        return _request(row) if row else None
+        row = _driver_one(self._u.core(), _REQUEST_FOR_UPDATE_SQL, (handle_digest,))
+        return _request(_D_REQUESTS.row(row)) if row else None
 
     def update(self, handle_digest: str, **changes: object) -> None:
         if "enrollment_blobs" in changes:
@@ -230,13 +223,10 @@ class SqlAuthRequestStore:
             changes["enrollment_blobs"] = [base64.b64encode(b).decode() for b in blobs]
         if "scopes" in changes:
             changes["scopes"] = list(changes["scopes"])  # type: ignore[call-overload]
-        self._u.core().execute(
-            update(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest).values(**changes)
-        )
+        _driver_update(self._u.core(), _D_REQUESTS, changes, "handle_digest", handle_digest)
 
     def delete(self, handle_digest: str) -> None:
-        stmt = delete(_REQUESTS).where(_REQUESTS.c.handle_digest == handle_digest)
-        self._u.core().execute(stmt)
+        _driver_rows(self._u.core(), _DELETE_REQUEST_SQL, (handle_digest,))
 
 
 class SqlCodeStore:
@@ -244,7 +234,7 @@ class SqlCodeStore:
         self._u = unit
 
     def add(self, record: ports.CodeRecord) -> None:
-        self._u.core().execute(_INSERT["authorization_codes"], _values(record))
+        _driver_insert(self._u.core(), _D_CODES, _values(record))
 
     def consume(self, code_digest: str, now: datetime) -> tuple[ports.CodeRecord | None, bool]:
         # A conditional UPDATE is atomic in both databases: of concurrent redeemers exactly
@@ -375,10 +365,12 @@ class _DriverTable:
             for d in ("sqlite", "postgresql")
         }
         self.columns = ", ".join(self.names)
+        self._decoders_by_name = dict(zip(self.names, self._decoders, strict=True))
+        self._statements: dict[tuple[Any, ...], dict[str, str]] = {}
 
-    def sql(self, template: str) -> dict[str, str]:
-        """`template` with {columns}, {table} and ? placeholders, for each dialect."""
-        text = template.format(columns=self.columns, table=self.table.name)
+    def sql(self, template: str, **parts: str) -> dict[str, str]:
+        """`template` with {columns}, {table} (and `parts`) and ? placeholders, per dialect."""
+        text = template.format(columns=self.columns, table=self.table.name, **parts)
         return {"sqlite": text, "postgresql": text.replace("?", "%s")}
 
     def decode(self, row: Sequence[Any]) -> dict[str, Any]:
@@ -391,22 +383,61 @@ class _DriverTable:
         encode = self._encoders[dialect][name]
         return encode(value) if encode is not None and value is not None else value
 
-    def insert_sql(self) -> dict[str, str]:
-        marks = ", ".join("?" for _ in self.names)
-        # Built from the table's metadata only; every value is a bound parameter.
-        return self.sql("INSERT INTO {table} ({columns}) VALUES (" + marks + ")")  # noqa: S608
+    def _known(self, names: Sequence[str]) -> None:
+        unknown = [n for n in names if n not in self._decoders_by_name]
+        if unknown or not names:
+            raise ValueError(f"no such columns in {self.table.name}: {unknown}")
 
-    def insert_params(self, dialect: str, values: Mapping[str, Any]) -> list[Any]:
-        return [self.encode(dialect, n, values[n]) for n in self.names]
+    def insert_sql(self, names: tuple[str, ...], returning: str | None) -> dict[str, str]:
+        """Built from the table's column names only (checked); every value is a parameter."""
+        key = ("insert", names, returning)
+        sql = self._statements.get(key)
+        if sql is None:
+            self._known([*names, *([returning] if returning else [])])
+            text = f"INSERT INTO {self.table.name} ({', '.join(names)}) VALUES ("  # noqa: S608
+            text += ", ".join("?" for _ in names) + ")"
+            if returning:
+                text += f" RETURNING {returning}"
+            sql = self._statements[key] = self.sql(text)
+        return sql
+
+    def update_sql(self, names: tuple[str, ...], where: str) -> dict[str, str]:
+        key = ("update", names, where)
+        sql = self._statements.get(key)
+        if sql is None:
+            self._known([*names, where])
+            sets = ", ".join(f"{n} = ?" for n in names)
+            text = f"UPDATE {self.table.name} SET {sets} WHERE {where} = ?"  # noqa: S608
+            sql = self._statements[key] = self.sql(text)
+        return sql
 
     def row(self, row: Sequence[Any]) -> SimpleNamespace:
         """A driver row as an object with the column names (for `_record`)."""
         return SimpleNamespace(**self.decode(row))
 
 
-def _driver_insert(connection: Connection, table: _DriverTable, values: Mapping[str, Any]) -> None:
-    params = table.insert_params(connection.dialect.name, values)
-    _driver_rows(connection, _INSERT_SQL[table.table.name], params)
+def _driver_insert(
+    connection: Connection,
+    table: _DriverTable,
+    values: Mapping[str, Any],
+    returning: str | None = None,
+) -> list[Any]:
+    """INSERT of the given columns (the others get their database defaults); with `returning`,
+    the rows of `RETURNING returning`."""
+    dialect = connection.dialect.name
+    names = tuple(values)
+    sql = table.insert_sql(names, returning)
+    return _driver_rows(connection, sql, [table.encode(dialect, n, values[n]) for n in names])[0]
+
+
+def _driver_update(
+    connection: Connection, table: _DriverTable, changes: Mapping[str, Any], key: str, value: Any
+) -> int:
+    """UPDATE table SET changes WHERE key = value; the number of rows changed."""
+    dialect = connection.dialect.name
+    names = tuple(changes)
+    params = [table.encode(dialect, n, changes[n]) for n in names]
+    return _driver_rows(connection, table.update_sql(names, key), [*params, value])[1]
 
 
 _D_CLIENTS = _DriverTable(_CLIENTS)
@@ -414,7 +445,26 @@ _D_USERS = _DriverTable(_USERS)
 _D_CODES = _DriverTable(_CODES)
 _D_ACCESS = _DriverTable(_ACCESS)
 _D_REFRESH = _DriverTable(_REFRESH)
-_INSERT_SQL = {t.table.name: t.insert_sql() for t in (_D_ACCESS, _D_REFRESH)}
+_D_REQUESTS = _DriverTable(_REQUESTS)
+_D_SIGNATURES = _DriverTable(_SIGNATURES)
+_D_ATTEMPTS = _DriverTable(_ATTEMPTS)
+_CLIENT_BY_PK_SQL = _D_CLIENTS.sql("SELECT {columns} FROM {table} WHERE pk = ?")
+_USER_BY_IDENTIFIER_SQL = _D_USERS.sql("SELECT {columns} FROM {table} WHERE identifier = ?")
+_REQUEST_FOR_UPDATE_SQL = _D_REQUESTS.sql("SELECT {columns} FROM {table} WHERE handle_digest = ?")
+_REQUEST_FOR_UPDATE_SQL["postgresql"] += " FOR UPDATE"
+_DELETE_REQUEST_SQL = _D_REQUESTS.sql("DELETE FROM {table} WHERE handle_digest = ?")
+_SIGNATURE_SQL = _D_SIGNATURES.sql("SELECT {columns} FROM {table} WHERE pk = ?")
+# The row id and the seal's tag (`security.keys.SEAL_TAG_BYTES`): rows told apart without
+# reading their sealed data. References oldest first, signed samples newest first.
+_TAG = f"substr(sealed, 1, {SEAL_TAG_BYTES})"
+_REFERENCE_REFS_SQL = _D_SIGNATURES.sql(
+    "SELECT pk, {tag} FROM {table} WHERE user_pk = ? AND role = ? AND active = ? ORDER BY pk",
+    tag=_TAG,
+)
+_RECENT_SIGNED_REFS_SQL = _D_SIGNATURES.sql(
+    "SELECT pk, {tag} FROM {table} WHERE user_pk = ? AND role = ? ORDER BY pk DESC LIMIT ?",
+    tag=_TAG,
+)
 _CLIENT_BY_ID_SQL = _D_CLIENTS.sql("SELECT {columns} FROM {table} WHERE client_id = ?")
 _USER_BY_PK_SQL = _D_USERS.sql("SELECT {columns} FROM {table} WHERE pk = ?")
 _CODE_SQL = _D_CODES.sql("SELECT {columns} FROM {table} WHERE code_digest = ?")
@@ -508,26 +558,23 @@ def _where_recent_signed(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-# The row id and the seal's tag (`security.keys.SEAL_TAG_BYTES`): rows told apart without
-# reading their sealed data.
-_REF_COLUMNS = select(_SIGNATURES.c.pk, func.substr(_SIGNATURES.c.sealed, 1, SEAL_TAG_BYTES))
-_REFERENCE_REFS = _where_references(_REF_COLUMNS)
-_RECENT_SIGNED_REFS = _where_recent_signed(_REF_COLUMNS)
-
-
 class SqlSignatureStore:
     def __init__(self, unit: _Unit) -> None:
         self._u = unit
 
     def add(self, user_pk: int, role: str, sealed_for: ports.SealFn, now: datetime) -> int:
         connection = self._u.core()
-        new = insert(_SIGNATURES).values(
-            user_pk=user_pk, role=role, active=True, sealed=b"", created_at=now
-        )
-        pk = int(connection.execute(new.returning(_SIGNATURES.c.pk)).scalar_one())
+        values = {
+            "user_pk": user_pk,
+            "role": role,
+            "active": True,
+            "sealed": b"",
+            "created_at": now,
+        }
+        rows = _driver_insert(connection, _D_SIGNATURES, values, returning="pk")
+        pk = int(rows[0][0])
         # The primary key is part of the sealed data's associated data.
-        sealed = update(_SIGNATURES).where(_SIGNATURES.c.pk == pk).values(sealed=sealed_for(pk))
-        connection.execute(sealed)
+        _driver_update(connection, _D_SIGNATURES, {"sealed": sealed_for(pk)}, "pk", pk)
         return pk
 
     def references(self, user_pk: int) -> list[ports.SignatureRecord]:
@@ -540,22 +587,21 @@ class SqlSignatureStore:
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def reference_refs(self, user_pk: int) -> list[ports.SignatureRef]:
-        rows = self._u.core().execute(_REFERENCE_REFS, {"user_pk": user_pk})
+        rows, _ = _driver_rows(self._u.core(), _REFERENCE_REFS_SQL, (user_pk, "reference", True))
         return [ports.SignatureRef(int(pk), bytes(tag)) for pk, tag in rows]
 
     def recent_signed_refs(self, user_pk: int, limit: int) -> list[ports.SignatureRef]:
-        rows = self._u.core().execute(_RECENT_SIGNED_REFS, {"user_pk": user_pk, "limit": limit})
+        rows, _ = _driver_rows(self._u.core(), _RECENT_SIGNED_REFS_SQL, (user_pk, "signed", limit))
         return [ports.SignatureRef(int(pk), bytes(tag)) for pk, tag in rows]
 
     def by_pk(self, pk: int) -> ports.SignatureRecord | None:
-        row = self._u.core().execute(_SIGNATURE, {"value": pk}).first()
-        return _record(ports.SignatureRecord, row) if row else None
+        row = _driver_one(self._u.core(), _SIGNATURE_SQL, (pk,))
+        return _record(ports.SignatureRecord, _D_SIGNATURES.row(row)) if row else None
 
     def retire_oldest_references(self, user_pk: int, keep: int) -> None:
-        refs = self.references(user_pk)
+        refs = self.reference_refs(user_pk)  # ids only: the sealed data is not needed here
         for ref in refs[: max(0, len(refs) - keep)]:
-            stmt = update(_SIGNATURES).where(_SIGNATURES.c.pk == ref.pk).values(active=False)
-            self._u.core().execute(stmt)
+            _driver_update(self._u.core(), _D_SIGNATURES, {"active": False}, "pk", ref.pk)
 
 
 class SqlAttemptStore:
@@ -572,8 +618,9 @@ class SqlAttemptStore:
         score: float | None,
         threshold: float | None,
     ) -> None:
-        self._u.core().execute(
-            _INSERT["verification_attempts"],
+        _driver_insert(
+            self._u.core(),
+            _D_ATTEMPTS,
             {
                 "user_pk": user_pk,
                 "client_pk": client_pk,
