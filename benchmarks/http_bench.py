@@ -29,7 +29,9 @@ and lockout needs 100 refusals (the verifier refuses about one genuine signature
 
 PostgreSQL is a throwaway server (tests/support/postgres.py) with fsync and synchronous_commit
 ON, as in production, on the same machine. Figures are printed as a Markdown table (and JSON
-with --json). On 2 cores wrk, the server and PostgreSQL share the CPU: compare ratios within a
+with --json), with the server's CPU time per request (per sign-in for the sign-in run): the user
+and system time of the server process and its workers (not wrk's, nor PostgreSQL's) divided by
+the requests answered, which depends much less on other load on the machine than req/s. On 2 cores wrk, the server and PostgreSQL share the CPU: compare ratios within a
 run, and expect run-to-run noise of 10-30 % on a shared machine.
 """
 
@@ -144,6 +146,31 @@ def bare_command(port: int, workers: int) -> list[str]:
 # -- wrk -----------------------------------------------------------------------------------------
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU time of a process and all its descendants (from /proc), so that a
+    figure per request does not depend on what else runs on the machine."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
 @dataclass
 class Run:
     name: str
@@ -153,6 +180,7 @@ class Run:
     errors: int
     logins_per_s: float | None = None
     refused: int | None = None
+    cpu_ms: float | None = None  # server CPU per request (per sign-in for the sign-in run)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -165,10 +193,14 @@ def wrk(
     duration: int,
     threads: int,
     connections: int,
+    server: int | None = None,
 ) -> Run:
+    """`server`: the server's process id, whose CPU time (with its workers') is measured."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
     command += ["-s", str(script), url, "--", *args]
+    cpu_before = tree_cpu_seconds(server) if server else 0.0
     done = subprocess.run(command, capture_output=True, text=True, check=True)
+    cpu = tree_cpu_seconds(server) - cpu_before if server else None
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRKJSON "))
     raw = json.loads(line.removeprefix("WRKJSON "))
     seconds = raw["duration_us"] / 1e6
@@ -183,9 +215,13 @@ def wrk(
     if "logins" in raw and name == "full sign-in":
         run.logins_per_s = raw["logins"] / seconds
         run.refused = raw["refused"]
+    units = raw["logins"] if run.logins_per_s is not None else raw["requests"]
+    if cpu is not None and units:
+        run.cpu_ms = 1000 * cpu / units
     print(
         f"  {name:<28} {run.requests_per_s:9.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
         f"p99 {run.p99_ms:7.2f} ms  errors {run.errors}"
+        + (f"  server CPU {run.cpu_ms:.3f} ms" if run.cpu_ms is not None else "")
         + (
             f"  logins/s {run.logins_per_s:.0f} refused {run.refused}"
             if run.logins_per_s is not None
@@ -425,11 +461,14 @@ def measure(d: Deployment, args: argparse.Namespace, scripts: dict[str, Path]) -
     port = free_port()
     bare_log = d.folder / "bare.log"
     with serve(bare_command(port, args.workers), port, d.env, "/", bare_log) as bare:
-        runs.append(wrk("bare Starlette", bare.url + "/", scripts["get"], ["-"], **w))
+        runs.append(
+            wrk("bare Starlette", bare.url + "/", scripts["get"], ["-"], **w, server=bare.popen.pid)
+        )
 
     port = free_port()
     command = authature_command(port, args.workers)
     with serve(command, port, d.env, "/healthz", d.folder / "authature.log") as server:
+        w["server"] = server.popen.pid
         query = urllib.parse.urlencode({"client_id": d.client_id, "scope": "authenticate"})
         runs.append(
             wrk(
@@ -483,18 +522,20 @@ def measure(d: Deployment, args: argparse.Namespace, scripts: dict[str, Path]) -
                 duration=args.duration,
                 threads=args.login_threads,
                 connections=args.login_threads,
+                server=server.popen.pid,
             )
         )
         if args.million:
-            runs += token_scaling(d, server.url, args, scripts)
+            runs += token_scaling(d, server, args, scripts)
     return runs
 
 
 def token_scaling(
-    d: Deployment, url: str, args: argparse.Namespace, scripts: dict[str, Path]
+    d: Deployment, server: Process, args: argparse.Namespace, scripts: dict[str, Path]
 ) -> list[Run]:
     """Latency of one request at a time (-t1 -c1), so p50 is the service time, not queueing."""
-    w = {"duration": args.duration, "threads": 1, "connections": 1}
+    url = server.url
+    w = {"duration": args.duration, "threads": 1, "connections": 1, "server": server.popen.pid}
     query = "/oauth/token?" + urllib.parse.urlencode(
         {"client_id": d.client_id, "scope": "authenticate"}
     )
@@ -533,8 +574,10 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace) -> None:
         f"authature serve --workers {args.workers}; {os.cpu_count()} CPUs"
     )
     print()
-    print("| database | scenario | req/s | p50 ms | p99 ms | ratio to bare | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| database | scenario | req/s | p50 ms | p99 ms | ratio to bare | errors | server CPU ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for kind, runs in results.items():
         bare = runs[0].requests_per_s
         for r in runs:
@@ -542,9 +585,10 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace) -> None:
             if r.logins_per_s is not None:
                 rate += f" ({r.logins_per_s:,.0f} sign-ins/s, {r.refused} refused)"
             ratio = (r.logins_per_s or r.requests_per_s) / bare
+            cpu = f"{r.cpu_ms:.3f}" if r.cpu_ms is not None else ""
             print(
                 f"| {kind} | {r.name} | {rate} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
-                f"{ratio:.3f} | {r.errors} |"
+                f"{ratio:.3f} | {r.errors} | {cpu} |"
             )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
-
-import anyio
 
 from authature.biometrics.verifier import Verifier
 from authature.config import Settings
@@ -46,13 +47,13 @@ class Services:
     limiter: RateLimiter
     metrics: Metrics | None
     payments: PaymentService
-    threads: anyio.CapacityLimiter = field(init=False)
+    threads: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         # No more database calls in threads than pooled connections: beyond them the pool
         # opens an overflow connection per call and closes it after (with PostgreSQL, a new
         # server process each time), which cost more than the calls under load.
-        self.threads = anyio.CapacityLimiter(self.database.pool_size)
+        self.threads = ThreadPoolExecutor(self.database.pool_size, "authature-db")
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking service call inline on the event loop, or in a worker thread.
@@ -70,8 +71,17 @@ class Services:
         return await self.threaded(fn, *args)
 
     async def threaded(self, fn: Callable[..., T], *args: Any) -> T:
-        """A blocking call in a worker thread, whatever the database (CPU-heavy work too)."""
-        return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=self.threads)
+        """A blocking call in a worker thread, whatever the database (CPU-heavy work too).
+
+        The event loop's own executor hand-off with the caller's context variables (as
+        `asyncio.to_thread` does; the rate limiter reads one): anyio's `to_thread`, with its
+        capacity limiter and cancel scope, cost about as much Python as a token check. The
+        executor's size caps the calls in threads at the pool size. A cancelled request does
+        not stop its call: the call finishes (commits or rolls back) in its thread.
+        """
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.threads, functools.partial(context.run, fn, *args))
 
 
 def build_services(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, text
 
-from authature.oauth.ports import CodeRecord
+from authature.oauth.ports import AccessTokenRecord, CodeRecord
 from authature.store import models
 from authature.store.db import Database, create_database, upgrade
 from authature.store.repositories import SqlRepos, SqlUnitOfWork
@@ -153,3 +153,45 @@ def test_of_many_concurrent_redeemers_exactly_one_wins(database: Database) -> No
 def test_an_unknown_code_is_not_consumed(database: Database) -> None:
     with SqlUnitOfWork(database)() as repos:
         assert repos.codes.consume("0" * 64, NOW) == (None, False)
+
+
+def test_rows_on_the_driver_path_match_sqlalchemy(database: Database) -> None:
+    """The hot statements run on the driver (`_DriverTable`): what they write, SQLAlchemy reads
+    back and compares in SQL as its own rows, and what they read equals SQLAlchemy's reading."""
+    uow = SqlUnitOfWork(database)
+    given = NOW.astimezone(PARIS_WINTER)
+    with uow() as repos:
+        user_pk, client_pk = _user_and_client(repos)
+        repos.tokens.add_access(
+            AccessTokenRecord(
+                token_digest="t" * 64,
+                client_pk=client_pk,
+                user_pk=user_pk,
+                scopes=("capture", "authenticate"),
+                device_uid=None,
+                signature_pk=None,
+                code_digest="c" * 64,
+                family="f" * 32,
+                created_at=given,
+                expires_at=given + timedelta(hours=1),
+                revoked_at=None,
+            )
+        )
+    with uow.read() as repos:
+        stored = repos.tokens.access("t" * 64)  # through SQLAlchemy
+        assert repos.clients.by_client_id("client-1") == repos.clients.by_pk(client_pk)
+        user = repos.users.by_pk(user_pk)
+    assert stored is not None
+    assert stored.created_at == NOW and stored.created_at.tzinfo is UTC
+    assert stored.expires_at == NOW + timedelta(hours=1)
+    assert stored.scopes == ("capture", "authenticate")
+    assert user is not None and user.created_at == NOW and user.created_at.tzinfo is UTC
+    with database.transaction() as session:
+        live = session.scalars(
+            select(models.AccessToken.token_digest).where(
+                models.AccessToken.expires_at > NOW.astimezone(PARIS_WINTER)
+            )
+        ).all()
+    assert live == ["t" * 64]
+    with pytest.raises(ValueError, match="naive datetime"), uow() as repos:
+        repos.codes.consume("c" * 64, datetime(2026, 1, 1))
