@@ -88,15 +88,24 @@ def authenticate_client(
     if client is None or client.disabled:
         if credentials.client_secret is not None:
             matches_secret(credentials.client_secret, "0" * 64)  # same work as a real check
-        raise errors.invalid_client("Client authentication failed.", basic=True)
+        raise errors.invalid_client(
+            "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
+            basic=True,
+        )
     if client.is_public:
         if credentials.client_secret is not None or not allow_public:
-            raise errors.invalid_client("Client authentication failed.", basic=True)
+            raise errors.invalid_client(
+                "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
+                basic=True,
+            )
         return client
     if credentials.client_secret is None:
         raise errors.invalid_client("Client authentication is required.", basic=True)
     if not matches_secret(credentials.client_secret, client.secret_digest):
-        raise errors.invalid_client("Client authentication failed.", basic=True)
+        raise errors.invalid_client(
+            "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
+            basic=True,
+        )
     return client
 
 

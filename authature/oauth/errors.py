@@ -120,7 +120,9 @@ def missing_state(description: str = "The state parameter is required.") -> OAut
 
 
 def invalid_client(
-    description: str = "Client authentication failed.", *, basic: bool = True
+    description: str = "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
+    *,
+    basic: bool = True,
 ) -> OAuthError:
     headers = {"WWW-Authenticate": 'Basic realm="authature"'} if basic else {}
     return OAuthError("invalid_client", description, 401, headers=headers)
@@ -138,7 +140,9 @@ def unsupported_grant_type(
     return OAuthError("unsupported_grant_type", description, 400)
 
 
-def invalid_token(description: str = "The token is revoked, expired or invalid.") -> OAuthError:
+def invalid_token(
+    description: str = "The token is revoked, expired or invalid; have the user sign in again.",
+) -> OAuthError:
     return OAuthError("invalid_token", description, 400)
 
 

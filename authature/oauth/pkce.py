@@ -20,7 +20,9 @@ def check_challenge(challenge: str | None, method: str | None) -> tuple[str | No
         if method is not None:
             raise errors.invalid_request("code_challenge_method given without code_challenge.")
         return None, None
-    method = method or "plain"
+    if method is None:
+        # RFC 7636 would default to plain, which RFC 9700 2.1.1 advises against.
+        raise errors.invalid_request("Send code_challenge_method=S256 with the code_challenge.")
     if method != "S256":
         raise errors.invalid_request("Only code_challenge_method=S256 is supported.")
     if not _CHALLENGE.match(challenge):

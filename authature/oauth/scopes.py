@@ -44,9 +44,14 @@ def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple
     seen: list[str] = []
     for part in parts:
         if not _SCOPE_TOKEN.match(part) or part not in KNOWN_SCOPES:
-            raise errors.invalid_scope(f"Unknown scope '{errors.quote(part, 32)}'.")
+            raise errors.invalid_scope(
+                f"Unknown scope '{errors.quote(part, 32)}'; use {', '.join(SUPPORTED_SCOPES)}."
+            )
         if allowed is not None and part not in allowed:
-            raise errors.invalid_scope(f"This client may not request the {part} scope.")
+            raise errors.invalid_scope(
+                f"This client may not request the {part} scope; it is registered for "
+                f"{', '.join(sorted(allowed))}."
+            )
         if part not in seen:
             seen.append(part)
     return tuple(seen)

@@ -163,11 +163,15 @@ class OAuthServer:
         with self.uow() as repos:
             record, first_use = repos.codes.consume(code_digest, now)
             if record is None:
-                failure = errors.invalid_grant("The authorization code is not valid.")
+                failure = errors.invalid_grant(
+                    "The authorization code is not valid; send the user through /oauth/authorize again."
+                )
             elif not first_use:
                 # RFC 6749 4.1.2 / RFC 9700 4.5: a replayed code revokes what it produced.
                 repos.tokens.revoke_by_code(code_digest, now)
-                failure = errors.invalid_grant("The authorization code was already used.")
+                failure = errors.invalid_grant(
+                    "The authorization code was already used (its tokens are now revoked); start the sign-in again."
+                )
             else:
                 # Raised inside the block: the transaction rolls back and the code stays
                 # unused, so a request refused for its own mistakes changes nothing stored.

@@ -82,9 +82,13 @@ def check_code(
 ) -> None:
     """RFC 6749 4.1.3 checks on a consumed code (the caller revokes on reuse)."""
     if not first_use:
-        raise errors.invalid_grant("The authorization code was already used.")
+        raise errors.invalid_grant(
+            "The authorization code was already used (its tokens are now revoked); start the sign-in again."
+        )
     if code.expires_at <= now:
-        raise errors.invalid_grant("The authorization code has expired.")
+        raise errors.invalid_grant(
+            "The authorization code has expired; exchange codes at once, or start the sign-in again."
+        )
     if code.client_pk != client.pk:
         raise errors.invalid_grant("The authorization code was issued to another client.")
     redirect_uri = form.get("redirect_uri")

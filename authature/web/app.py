@@ -137,9 +137,17 @@ async def handle_page_gone(request: Request, exc: Exception) -> Response:
 async def handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        body = errors.OAuthError("invalid_request", "There is no such endpoint.", 404)
+        body = errors.OAuthError(
+            "invalid_request",
+            "There is no such endpoint; the endpoints are listed at /openapi.json.",
+            404,
+        )
     elif exc.status_code == 405:
-        body = errors.OAuthError("invalid_request", "This method is not allowed here.", 405)
+        body = errors.OAuthError(
+            "invalid_request",
+            "This method is not allowed here; see /openapi.json for each endpoint's methods.",
+            405,
+        )
     else:
         body = errors.OAuthError(
             "invalid_request", "The request could not be served.", exc.status_code

@@ -87,7 +87,8 @@ _TOKEN_FORM = _form(
 _HANDLE = {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}}
 _SIGNIN_ANSWERS = {
     "200": _json({"type": "object"}, "A native client's JSON answer (code and state, or error)"),
-    "303": _redirect("The next page, or the client's redirect URI with code or error"),
+    "302": _redirect("The client's redirect URI with code or error (SPEC 3.1)"),
+    "303": _redirect("The next page of the sign-in"),
     "400": _html("The page again, saying what to fix"),
     **_PAGE_ERRORS,
 }

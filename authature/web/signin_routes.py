@@ -10,7 +10,7 @@ from authature.oauth import errors
 from authature.signin.flow import Outcome, SignInFlow
 from authature.web.forms import read_form
 from authature.web.pages import render_page, render_signin, signin_page
-from authature.web.responses import json_response
+from authature.web.responses import NO_STORE, json_response
 from authature.web.services import Services
 
 
@@ -83,7 +83,9 @@ async def _answer(request: Request, handle: str, outcome: Outcome) -> Response:
     if outcome.native_json is not None:
         return json_response(outcome.native_json, outcome.status)
     if outcome.redirect_to is not None:
-        return RedirectResponse(outcome.redirect_to, status_code=303)
+        # SPEC 3.1: the result goes to the client as a 302 (browsers follow it with a GET, as
+        # after a 303); no-store, as the URL carries the code.
+        return RedirectResponse(outcome.redirect_to, status_code=302, headers=NO_STORE)
     if outcome.status == 400:
         return await _render(request, handle, status=400)
     return RedirectResponse(f"/signin/{handle}", status_code=303)

@@ -72,7 +72,7 @@ def test_verification_decisions_latency_and_lockouts_are_counted(
     with run_server(settings) as server, server.http() as http:
         client = register(server)
         identifier = new_identifier()
-        assert sign_in(http, client.client_id, identifier=identifier, writer=3).status_code == 303
+        assert sign_in(http, client.client_id, identifier=identifier, writer=3).status_code == 302
         url = authorize_url(client.client_id, REDIRECT)
         # The writer's own signature, then other people's (which the verifier should refuse:
         # the second refusal locks the user). Counted from what the pages answered.

@@ -118,11 +118,11 @@ def test_verifications_per_identifier_are_limited_with_a_429_page(
         identifier = new_identifier()
         with server.http() as http:
             done = sign_in(http, client.client_id, identifier=identifier, writer=2)
-            assert done.status_code == 303
+            assert done.status_code == 302
             url = authorize_url(client.client_id, REDIRECT)
             for sample in (4, 5):
                 answer = verify(http, url, identifier, svc2004_path(2, sample))
-                assert isinstance(answer, httpx.Response) and answer.status_code == 303
+                assert isinstance(answer, httpx.Response) and answer.status_code == 302
             refused = verify(http, url, identifier, svc2004_path(2, 6))
         assert isinstance(refused, httpx.Response)
         assert_rate_limited(refused, page=True)

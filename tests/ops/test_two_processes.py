@@ -32,7 +32,7 @@ pytestmark = pytest.mark.data
 
 
 def _code(answer: httpx.Response) -> str:
-    assert answer.status_code == 303, answer.text
+    assert answer.status_code == 302, answer.text
     return redirect_params(answer)["code"]
 
 

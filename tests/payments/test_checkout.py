@@ -78,7 +78,7 @@ def test_a_refused_checkout_redirects_with_the_rule_and_stores_no_account(
         page = submit_bank(http, to_bank_step(http, url, "big@example.com"))
         assert isinstance(page, Page)
         done = sign_enrollment(http, page, genuine(4, 1, 2, 3))
-    assert done.status_code == 303
+    assert done.status_code == 302
     params = redirect_params(done)
     assert params["error"] == "BELOW_CONSUMER_TRANSACTION_LIMIT"
     assert "limit" in params["error_description"]

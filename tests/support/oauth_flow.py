@@ -82,7 +82,7 @@ def sign_in(
 
 def code_for(http: httpx.Client, client_id: str, **kwargs: Any) -> str:
     done = sign_in(http, client_id, **kwargs)
-    assert done.status_code == 303, done.text
+    assert done.status_code == 302, done.text
     return redirect_params(done)["code"]
 
 

@@ -87,7 +87,7 @@ def enroll_payer(
         page = submit_bank(http, to_bank_step(http, url, identifier))
         assert isinstance(page, Page)
         done = sign_enrollment(http, page, genuine(user, 1, 2, 3))
-        assert done.status_code == 303, done.text
+        assert done.status_code == 302, done.text
         params = redirect_params(done)
         assert "code" in params, params
         r = http.post(

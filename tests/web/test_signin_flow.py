@@ -40,7 +40,7 @@ def _enrolled(live_server: LiveServer, user: int = 1) -> tuple[str, str, dict[st
             f"user{user}@example.com",
             _genuine(user, 1, 2, 3),
         )
-    assert done.status_code == 303
+    assert done.status_code == 302
     assert done.headers["location"].startswith(REDIRECT + "?")
     assert new.client_secret
     return new.client.client_id, new.client_secret, redirect_params(done)

@@ -166,7 +166,7 @@ def test_a_post_from_another_origin_is_refused(live_server: LiveServer, http: ht
 def test_deny_returns_access_denied_with_state(live_server: LiveServer, http: httpx.Client) -> None:
     page = _enroll_page(live_server, http)
     r = post(http, page, "deny", {})
-    assert r.status_code == 303
+    assert r.status_code == 302
     params = redirect_params(r)
     assert params["error"] == "access_denied"
     assert params["state"] == "state-123"

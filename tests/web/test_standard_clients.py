@@ -39,7 +39,7 @@ def _sign_in_at(server: LiveServer, authorization_url: str) -> str:
             new_identifier(),
             [svc2004_path(5, s) for s in (1, 2, 3)],
         )
-    assert done.status_code == 303, done.text
+    assert done.status_code == 302, done.text
     location: str = done.headers["location"]
     assert location.startswith(REDIRECT + "?")
     return location
