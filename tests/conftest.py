@@ -14,6 +14,8 @@ import pytest
 from support.postgres import PostgresServer, start_postgres
 from support.server import LiveServer, run_server, settings_for
 
+from authature.store.db import Database, create_database, upgrade
+
 
 def _uses_postgres() -> bool:
     return os.environ.get("AUTHATURE_TEST_DATABASE", "sqlite") == "postgres"
@@ -46,6 +48,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url: str = request.getfixturevalue("postgres_url")
         return url
     return f"sqlite:///{tmp_path / 'data' / 'authature.db'}"
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """The migrated store on `database_url`, its pool closed afterwards."""
+    db = create_database(database_url)
+    upgrade(db)
+    try:
+        yield db
+    finally:
+        db.engine.dispose()
 
 
 @pytest.fixture

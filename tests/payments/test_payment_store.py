@@ -4,7 +4,6 @@ again, and concurrent captures of one authorization give exactly one purchase.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,17 +15,7 @@ from support.payments import authorize, capture, enroll_payer
 from support.server import LiveServer
 
 from authature.store import models
-from authature.store.db import Database, alembic_config, create_database, upgrade
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = create_database(database_url)
-    upgrade(db)
-    try:
-        yield db
-    finally:
-        db.engine.dispose()
+from authature.store.db import Database, alembic_config, upgrade
 
 
 def _schema_differences(database: Database) -> list[object]:

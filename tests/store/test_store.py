@@ -6,7 +6,6 @@ These cover what differs between the two databases: time zones and concurrent wr
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,21 +13,11 @@ from sqlalchemy import select, text
 
 from authature.oauth.ports import AccessTokenRecord, CodeRecord
 from authature.store import models
-from authature.store.db import Database, create_database, upgrade
+from authature.store.db import Database
 from authature.store.repositories import SqlRepos, SqlUnitOfWork
 
 PARIS_WINTER = timezone(timedelta(hours=1))
 NOW = datetime(2026, 1, 15, 12, 30, 45, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = create_database(database_url)
-    upgrade(db)
-    try:
-        yield db
-    finally:
-        db.engine.dispose()
 
 
 def _user_and_client(repos: SqlRepos) -> tuple[int, int]:

@@ -7,32 +7,20 @@ processes is `tests/ops/test_ratelimit.py::test_two_processes_over_admit_at_most
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from authature.config import RateLimits, Settings
 from authature.oauth.errors import OAuthError
 from authature.security.keys import load_keys
 from authature.store import models
-from authature.store.db import Database, create_database, upgrade
+from authature.store.db import Database
 from authature.web.ratebuffer import batch_size
 from authature.web.ratelimit import RateLimiter
 
 NOW = 1_800_000_000.0  # fixed, far from a window boundary of a one-day window
 WINDOW = 86_400
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = create_database(database_url)
-    upgrade(db)
-    try:
-        yield db
-    finally:
-        db.engine.dispose()
 
 
 def _limiter(database: Database, tmp_path: Path, limit: int, flush_ms: int) -> RateLimiter:
