@@ -107,7 +107,11 @@ class PaymentStore(Protocol):
         """Also records the mandate's digest on the signature row that signs it."""
         ...
 
-    def latest_mandate(self, user_pk: int, client_pk: int) -> MandateRecord | None: ...
+    def latest_mandate(
+        self, user_pk: int, client_pk: int, kind: str = "recurrent"
+    ) -> MandateRecord | None:
+        """The newest mandate of that kind: a one-off checkout never replaces a recurrent one."""
+        ...
     def add_authorization(
         self,
         authorization_id: str,

@@ -229,9 +229,12 @@ class PaymentService:
             if token.device_uid and token.device_uid != device_uid:
                 raise errors.invalid_token("The token was issued to another device.")
             user = repos.users.by_pk(token.user_pk)
-            mandate = repos.payments.latest_mandate(token.user_pk, client.pk)
-            if user is None or mandate is None or mandate.kind != "recurrent":
-                raise refusal("HAS_A_VERIFIED_ACCOUNT")
+            mandate = repos.payments.latest_mandate(token.user_pk, client.pk, "recurrent")
+            if user is None or mandate is None:
+                raise errors.invalid_token(
+                    "This user has signed no recurrent mandate for this client; ask for the "
+                    "preapproval scope so they sign one."
+                )
             self._check_rules(repos, user, client, mandate, device_uid, None, now)
             authorization = repos.payments.add_authorization(
                 new_id(),
@@ -289,7 +292,7 @@ class PaymentService:
             if "preapproval" not in token.scopes:
                 raise errors.invalid_token("The token does not carry the preapproval scope.")
             user = repos.users.by_pk(found.user_pk)
-            mandate = repos.payments.latest_mandate(found.user_pk, client.pk)
+            mandate = repos.payments.latest_mandate(found.user_pk, client.pk, "recurrent")
             if user is None or mandate is None or mandate.pk != found.mandate_pk:
                 # A newer mandate replaced the one this authorization was made under.
                 raise errors.invalid_grant("The authorization is no longer valid.")

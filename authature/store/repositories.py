@@ -769,10 +769,16 @@ class SqlPaymentStore:
         row = connection.execute(select(_MANDATES).where(_MANDATES.c.pk == pk)).first()
         return _record(payment_ports.MandateRecord, row)
 
-    def latest_mandate(self, user_pk: int, client_pk: int) -> payment_ports.MandateRecord | None:
+    def latest_mandate(
+        self, user_pk: int, client_pk: int, kind: str = "recurrent"
+    ) -> payment_ports.MandateRecord | None:
         stmt = (
             select(_MANDATES)
-            .where(_MANDATES.c.user_pk == user_pk, _MANDATES.c.client_pk == client_pk)
+            .where(
+                _MANDATES.c.user_pk == user_pk,
+                _MANDATES.c.client_pk == client_pk,
+                _MANDATES.c.kind == kind,
+            )
             .order_by(_MANDATES.c.pk.desc())
             .limit(1)
         )

@@ -324,3 +324,35 @@ def test_a_known_user_confirms_the_account_on_file_and_signs_a_new_mandate(
         mandates = list(texts)
     assert len(mandates) == 3
     assert mandates[-1] == shown.group(1).replace("&#39;", "'")
+
+
+def test_a_one_off_checkout_leaves_the_recurrent_mandate_in_force(live_server: LiveServer) -> None:
+    """SPEC 1: after preapproval the client charges later without a new signature; a one-off
+    payment at the same shop signs a one-off mandate, which must not replace it."""
+    payer = enroll_payer(live_server, user=6, identifier="both@example.com")
+    with live_server.http() as http:
+        before = authorize(http, payer)
+        assert before.status_code == 201, before.text
+        url = authorize_url(
+            payer.client_id,
+            REDIRECT,
+            scope="payment",
+            device_uid="device-1",
+            ref_id="order-once",
+            amount="500",
+        )
+        page = to_bank_step(http, url, "both@example.com")
+        result = follow(http, page, post(http, page, "bank", {"account": "on_file"}))
+        assert isinstance(result, Page)
+        done = _sign_until_accepted(http, result, genuine(6, 6, 7, 8, 9))
+        assert "code=" in done.headers["location"], done.headers["location"]
+        # The pre-authorization made before still captures, and new ones can be made.
+        captured = capture(http, payer, before.json()["authorization_id"], amount="100")
+        assert captured.status_code == 201, captured.text
+        after = authorize(http, payer)
+        assert after.status_code == 201, after.text
+    with live_server.services.database.engine.connect() as conn:
+        kinds = list(
+            conn.execute(select(models.Mandate.kind).order_by(models.Mandate.pk)).scalars()
+        )
+    assert kinds == ["recurrent", "one-off"]
