@@ -224,9 +224,16 @@ class UserAdmin:
         return user
 
     def lock(self, identifier: str, until: datetime | None) -> UserRecord:
+        """Lock until `until`, or unlock (None). An unlock also restarts the refusal count,
+        recorded in the audit trail as reason "unlocked": otherwise the refusals that locked
+        the user still count and the next refused signature locks them again at once."""
         user = self.get(identifier)
         with self.uow() as repos:
             repos.users.lock(user.pk, until)
+            if until is None:
+                repos.attempts.record(
+                    user.pk, None, datetime.now(UTC), True, "unlocked", None, None
+                )
             updated = repos.users.by_pk(user.pk)
         assert updated is not None
         return updated

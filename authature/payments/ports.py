@@ -112,6 +112,7 @@ class PaymentStore(Protocol):
     ) -> MandateRecord | None:
         """The newest mandate of that kind: a one-off checkout never replaces a recurrent one."""
         ...
+
     def add_authorization(
         self,
         authorization_id: str,

@@ -74,3 +74,25 @@ def test_disabling_a_client_stops_its_tokens_and_its_authorizations(
         assert page.status_code == 401
         assert "location" not in page.headers
         assert "unauthorized_client" in page.text
+
+
+def test_an_unlock_restarts_the_refusal_count(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = live_server.create_client([REDIRECT])
+    url = authorize_url(new.client.client_id, REDIRECT)
+    with live_server.http() as http:
+        enroll(http, url, "relock@example.com", [svc2004_path(8, s) for s in (1, 2, 3)])
+        result = None
+        for forgery in range(21, 27):  # five refusals lock the user
+            result = verify(http, url, "relock@example.com", svc2004_path(15, forgery))
+            if not isinstance(result, Page):
+                break
+        assert result is not None and not isinstance(result, Page), "never locked"
+        assert "Too many signatures" in redirect_params(result)["error_description"]
+
+        _cli(live_server, monkeypatch, "users", "unlock", "relock@example.com")
+        # Another writer's signature is refused, but counts as the first of five again.
+        again = verify(http, url, "relock@example.com", svc2004_path(15, 27))
+        assert isinstance(again, Page), redirect_params(again)
+        assert "4 tries left" in again.status
