@@ -278,9 +278,13 @@ class SignInFlow:
                 or len(identifier) > 320
                 or text_problem(identifier, "e-mail address", 320) is not None
             ):
+                # What was typed comes back to be corrected, if it is plain text that fits.
+                shown = (
+                    identifier if text_problem(identifier, "e-mail address", 320) is None else None
+                )
                 repos.requests.update(
                     record.handle_digest,
-                    pending_identifier=None,
+                    pending_identifier=shown or None,
                     message="Please enter a valid e-mail address, like name@example.com.",
                 )
                 return Outcome(again=True)
@@ -372,6 +376,11 @@ class SignInFlow:
                     pending_bank_sealed=None,
                     pending_bank_last4=None,
                     pending_bank_holder=None,
+                    # Whoever signs next may be someone else: the details typed for (or sent
+                    # by the client about) the first person are not offered to them.
+                    pending_first_name=None,
+                    pending_last_name=None,
+                    pending_mobile=None,
                 )
         return Outcome(again=True)
 

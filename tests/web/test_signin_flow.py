@@ -323,3 +323,28 @@ def test_a_mistyped_address_can_be_corrected_after_continue(live_server: LiveSer
             and "first visit" in retry.html
             and "Signature 1 of 3" in retry.status
         )
+
+
+def test_not_you_forgets_the_first_persons_details(live_server: LiveServer) -> None:
+    new = live_server.create_client([REDIRECT])
+    url = authorize_url(
+        new.client.client_id,
+        REDIRECT,
+        **{
+            "user_params[identifier]": "nina@example.com",
+            "user_params[first_name]": "Nina",
+            "user_params[mobile]": "+32 470 99 88 77",
+        },
+    )
+    with live_server.http() as http:
+        page = open_page(http, url)
+        typo = follow(http, page, post(http, page, "identify", {"identifier": "not-an-email"}))
+        assert isinstance(typo, Page) and "valid e-mail address" in typo.status
+        assert 'value="not-an-email"' in typo.html  # to be corrected, not retyped
+        nina = follow(http, typo, post(http, typo, "identify", {"identifier": "nina@example.com"}))
+        assert isinstance(nina, Page) and 'value="Nina"' in nina.html
+        back = follow(http, nina, post(http, nina, "restart", {}))
+        assert isinstance(back, Page)
+        other = follow(http, back, post(http, back, "identify", {"identifier": "max@example.com"}))
+        assert isinstance(other, Page) and "first visit" in other.html
+        assert "Nina" not in other.html and "99 88 77" not in other.html
