@@ -34,16 +34,22 @@ _SECRET_PARAMS = frozenset(
 )
 
 
+def _secret(name: str) -> bool:
+    # user_params[...] carry the person's e-mail address, names and mobile number: personal
+    # data the access log has no need for.
+    return name in _SECRET_PARAMS or name.startswith("user_params[")
+
+
 def redact_target(target: str) -> str:
-    """The request target (path and query) with every secret in it replaced."""
+    """The request target (path and query) with every secret and personal value replaced."""
     path, sep, query = target.partition("?")
     path = _SECRET_SEGMENTS.sub(lambda m: m.group(1) + REDACTED, path)
     if not sep:
         return path
     pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(name in _SECRET_PARAMS for name, _ in pairs):
+    if not any(_secret(name) for name, _ in pairs):
         return f"{path}?{query}"
-    cleaned = [(n, REDACTED if n in _SECRET_PARAMS else v) for n, v in pairs]
+    cleaned = [(n, REDACTED if _secret(n) else v) for n, v in pairs]
     return f"{path}?{urlencode(cleaned, safe='[]')}"
 
 

@@ -37,6 +37,14 @@ def test_redact_target_keeps_what_is_not_secret() -> None:
         == "/oauth/authorize?client_id=c&state=s"
     )
     assert redact_target("/healthz") == "/healthz"
+    # Personal data the client pre-fills is not the log's business either.
+    assert redact_target(
+        "/oauth/authorize?client_id=c&user_params%5Bidentifier%5D=nina%40example.com"
+        "&user_params%5Bmobile%5D=%2B32+470"
+    ) == (
+        "/oauth/authorize?client_id=c&user_params[identifier]=[redacted]"
+        "&user_params[mobile]=[redacted]"
+    )
 
 
 @pytest.mark.data
