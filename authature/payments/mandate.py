@@ -25,9 +25,20 @@ def mandate_text(
     debtor_name: str,
     iban_last4: str,
     one_off: bool,
+    amount: str | None = None,
+    order_reference: str | None = None,
 ) -> str:
-    """The mandate as shown above the signature pad; the same inputs give the same text."""
+    """The mandate as shown above the signature pad; the same inputs give the same text.
+
+    A one-off checkout's mandate names the amount and the client's order reference, so the
+    stored digest ties the signature to what was charged.
+    """
     kind = "One-off payment" if one_off else "Recurrent payments"
+    payment = ""
+    if amount is not None:
+        payment += f"Amount: {amount}\n"
+    if order_reference is not None:
+        payment += f"Order reference: {order_reference}\n"
     return (
         "SEPA Direct Debit Mandate (SEPA Core)\n"
         f"Creditor: {creditor_name}\n"
@@ -35,6 +46,7 @@ def mandate_text(
         f"Debtor: {debtor_name}\n"
         f"Debtor account (IBAN): {masked_iban(iban_last4)}\n"
         f"Type of payment: {kind}\n"
+        f"{payment}"
         f"By signing this mandate form, you authorise (A) {creditor_name} to send instructions "
         f"to your bank to debit your account and (B) your bank to debit your account in "
         f"accordance with the instructions from {creditor_name}. "

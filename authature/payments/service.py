@@ -119,6 +119,8 @@ class PaymentService:
             debtor_name=record.pending_bank_holder or "",
             iban_last4=record.pending_bank_last4,
             one_off="preapproval" not in record.scopes,
+            amount=None if record.amount_cents is None else format_amount(record.amount_cents),
+            order_reference=record.ref_id,
         )
 
     # -- the end of a successful sign-in --------------------------------------------------------

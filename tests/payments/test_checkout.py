@@ -42,7 +42,8 @@ def test_checkout_shows_the_amount_and_takes_the_payment_when_the_user_signs(
         page = submit_bank(http, bank)
         assert isinstance(page, Page)
         assert "Type of payment: One-off payment" in page.html
-        assert "€12.34" in page.html
+        # The signed text names what is charged, so its stored digest binds the amount.
+        assert "Amount: €12.34" in page.html and "Order reference: order-42" in page.html
     payer = enroll_payer(
         live_server,
         scope="payment",
@@ -65,6 +66,7 @@ def test_checkout_shows_the_amount_and_takes_the_payment_when_the_user_signs(
     assert (purchase.purchase_id, purchase.amount_cents) == (payment["purchase_id"], 1234)
     assert authorization.used_at is not None and authorization.device_uid == "phone-2"
     assert mandate.kind == "one-off"
+    assert "Amount: €12.34\nOrder reference: order-43\n" in mandate.text
 
 
 def test_a_refused_checkout_redirects_with_the_rule_and_stores_no_account(
