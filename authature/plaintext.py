@@ -6,9 +6,19 @@ up in tokens, pages and client databases, where they can disguise one name as an
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["text_problem"]
+__all__ = ["is_email_address", "text_problem"]
+
+#: local@domain.tld: what the sign-in accepts as an identifier and the payment rule
+#: CONSUMER_EMAIL_VALID checks, one pattern so an address that signs in can also pay.
+_EMAIL = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>.][^\s@<>]*\.[^\s@<>]+$")
+
+
+def is_email_address(value: str) -> bool:
+    return len(value) <= 320 and bool(_EMAIL.match(value))
+
 
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 

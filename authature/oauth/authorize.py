@@ -26,6 +26,37 @@ _DEVICE_UID = re.compile(r"^[\x21-\x7e]{1,200}$")
 _MOBILE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,30}$")
 
 
+MAX_AMOUNT_CENTS = 10**9
+
+
+def parse_ref_id(value: str | None, when: str) -> str:
+    """The client's order reference (SPEC 3.1, 3.6): 1-200 printable ASCII characters."""
+    if not value:
+        raise errors.invalid_request(f"ref_id is required {when}: your order reference.")
+    if not _REF_ID.match(value):
+        raise errors.invalid_request(
+            "ref_id must be 1 to 200 printable ASCII characters (letters, digits, - _ . etc.)."
+        )
+    return value
+
+
+def parse_amount_cents(value: str | None, when: str) -> int:
+    """An amount in whole cents (SPEC 3.1, 3.6), 1 to MAX_AMOUNT_CENTS."""
+    if not value:
+        raise errors.invalid_request(f"amount is required {when}, in whole cents (1250 = 12.50).")
+    # Length first: int() of thousands of digits is slow, and refused past 4300 (a 500).
+    if (
+        len(value) > 12
+        or not (value.isascii() and value.isdigit())
+        or not 0 < int(value) <= MAX_AMOUNT_CENTS
+    ):
+        raise errors.invalid_request(
+            f"amount must be whole cents written with digits only, 1 to {MAX_AMOUNT_CENTS} "
+            f"(1250 for 12.50); {errors.quote(value, 24)} is not."
+        )
+    return int(value)
+
+
 def is_mobile_number(value: str) -> bool:
     """A phone number as people type it: optional +, digits, spaces and ( ) . / -."""
     return bool(_MOBILE.match(value))
@@ -134,11 +165,8 @@ def _parse_trusted(
     ref_id, amount = params.get("ref_id"), params.get("amount")
     amount_cents: int | None = None
     if "payment" in scopes:
-        if not ref_id or not _REF_ID.match(ref_id):
-            raise errors.invalid_request("ref_id is required with the payment scope.")
-        if not amount or not amount.isdigit() or not 0 < int(amount) <= 10**9:
-            raise errors.invalid_request("amount must be a positive whole number of cents.")
-        amount_cents = int(amount)
+        ref_id = parse_ref_id(ref_id, "with the payment scope")
+        amount_cents = parse_amount_cents(amount, "with the payment scope")
     return AuthorizationRequest(
         client=client,
         redirect_uri=redirect_uri,

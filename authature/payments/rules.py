@@ -7,14 +7,13 @@ from configuration (`config.PaymentSettings`). Each rule's name is the condition
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from authature.config import PaymentSettings
+from authature.plaintext import is_email_address
 
-__all__ = ["RULES", "PaymentFacts", "first_failed_rule", "rule_sentence"]
+__all__ = ["RULES", "PaymentFacts", "first_failed_rule", "request_refusal", "rule_sentence"]
 
-_EMAIL = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>.][^\s@<>]*\.[^\s@<>]+$")
 
 # The rule names in SPEC 4's order, each with the sentence the user (through the client) reads.
 RULES: dict[str, str] = {
@@ -85,7 +84,7 @@ def first_failed_rule(facts: PaymentFacts, limits: PaymentSettings) -> str | Non
             amount is None or amount <= limits.consumer_transaction_limit_cents,
         ),
         ("DEVICE_NOT_FLAGGED", not facts.device_flagged),
-        ("CONSUMER_EMAIL_VALID", bool(_EMAIL.match(facts.consumer_email))),
+        ("CONSUMER_EMAIL_VALID", is_email_address(facts.consumer_email)),
         ("CONSUMER_HAS_NO_FLAGGED_DEVICES", facts.consumer_flagged_devices == 0),
         (
             "BELOW_FRAUD_RISK_SCORE_THRESHOLD",
@@ -115,4 +114,19 @@ def first_failed_rule(facts: PaymentFacts, limits: PaymentSettings) -> str | Non
     for name, holds in checks:
         if not holds:
             return name
+    return None
+
+
+def request_refusal(amount_cents: int, client_id: str, limits: PaymentSettings) -> str | None:
+    """The rules a checkout request fails whoever signs it (amount limits, this shop's or all
+    payments switched off), in the order of :func:`first_failed_rule`: checked when the
+    request arrives, so nobody types an IBAN and signs for a payment that cannot pass."""
+    if amount_cents > limits.global_transaction_limit_cents:
+        return "BELOW_GLOBAL_TRANSACTION_LIMIT"
+    if amount_cents > limits.consumer_transaction_limit_cents:
+        return "BELOW_CONSUMER_TRANSACTION_LIMIT"
+    if client_id in limits.disabled_clients:
+        return "MERCHANT_PAYMENTS_ENABLED"
+    if not limits.enabled:
+        return "GLOBAL_PAYMENTS_ENABLED"
     return None

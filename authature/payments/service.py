@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from authature.config import PaymentSettings
 from authature.oauth import errors
+from authature.oauth.authorize import parse_amount_cents, parse_ref_id
 from authature.oauth.ports import AuthRequestRecord, ClientRecord, Clock, Repos, UserRecord
 from authature.oauth.server import OAuthServer
 from authature.oauth.token import live_access_token
@@ -38,9 +39,7 @@ __all__ = [
 
 PAYMENT_SCOPES = frozenset({"preapproval", "payment"})
 _AUTHORIZATION_ID = re.compile(r"^[0-9a-f]{24}$")
-_REF_ID = re.compile(r"^[\x20-\x7e]{1,200}$")
 _DEVICE_UID = re.compile(r"^[\x21-\x7e]{1,200}$")
-_MAX_AMOUNT_CENTS = 10**9
 # The fraud risk score (0-100) until a fraud feed exists: refused signatures of the user in the
 # last 24 hours, each worth this much (docs/payments.md).
 _RISK_PER_REFUSED_SIGNATURE = 20
@@ -264,15 +263,8 @@ class PaymentService:
             raise errors.invalid_request("authorization_id is required.")
         if authorization_id != path_id:
             raise errors.invalid_request("authorization_id does not match the one in the path.")
-        ref_id = form.get("ref_id")
-        if not ref_id or not _REF_ID.match(ref_id):
-            raise errors.invalid_request("ref_id is required: 1 to 200 printable ASCII characters.")
-        amount = form.get("amount")
-        if not amount or not amount.isascii() or not amount.isdigit():
-            raise errors.invalid_request("amount is required, as a whole number of cents.")
-        amount_cents = int(amount)
-        if not 0 < amount_cents <= _MAX_AMOUNT_CENTS:
-            raise errors.invalid_request("amount must be between 1 and 1000000000 cents.")
+        ref_id = parse_ref_id(form.get("ref_id"), "to capture")
+        amount_cents = parse_amount_cents(form.get("amount"), "to capture")
         now = self.clock.now()
         with self.oauth.uow() as repos:
             found = (

@@ -8,7 +8,6 @@ the page that drew it, which also protects the page's POSTs against cross-site f
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 import unicodedata
@@ -43,13 +42,18 @@ from authature.oauth.scopes import SCOPE_SENTENCES
 from authature.oauth.server import OAuthServer
 from authature.payments.iban import BankDetails, masked_iban, read_bank_details
 from authature.payments.mandate import new_mandate_reference
-from authature.payments.service import PaymentService, format_amount, wants_bank_account
-from authature.plaintext import text_problem
+from authature.payments.rules import request_refusal
+from authature.payments.service import (
+    PaymentService,
+    format_amount,
+    refusal,
+    wants_bank_account,
+)
+from authature.plaintext import is_email_address, text_problem
 from authature.security.keys import SEAL_TAG_BYTES, Keys
 
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
 
-_IDENTIFIER = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>]{1,255}$")
 _MOBILE_MAX = 40  # the stored column's size
 _NAME_MAX = 200
 
@@ -145,6 +149,12 @@ class SignInFlow:
 
     def begin(self, request: AuthorizationRequest) -> str:
         """Store a validated request; the returned handle names its page."""
+        if self.payments is not None and request.amount_cents is not None:
+            rule = request_refusal(
+                request.amount_cents, request.client.client_id, self.payments.settings
+            )
+            if rule is not None:
+                raise refusal(rule).redirecting(request.redirect_uri, request.state)
         handle = secrets.token_urlsafe(32)
         now = self.clock.now()
         prefill = request.user_params.get("identifier", "").strip().lower()
@@ -274,7 +284,7 @@ class SignInFlow:
             if record.step != "identify":
                 return Outcome(again=True)
             if (
-                not _IDENTIFIER.match(identifier)
+                not is_email_address(identifier)
                 or len(identifier) > 320
                 or text_problem(identifier, "e-mail address", 320) is not None
             ):

@@ -4,6 +4,8 @@ user signs): the page shows what is paid, the token response shows the purchase.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -15,9 +17,10 @@ from support.payments import (
     submit_bank,
     to_bank_step,
 )
-from support.server import LiveServer
+from support.server import LiveServer, run_server, settings_for
 from support.signin import Page, authorize_url, redirect_params
 
+from authature.config import PaymentSettings
 from authature.store import models
 
 pytestmark = pytest.mark.data
@@ -69,23 +72,44 @@ def test_checkout_shows_the_amount_and_takes_the_payment_when_the_user_signs(
     assert "Amount: €12.34\nOrder reference: order-43\n" in mandate.text
 
 
-def test_a_refused_checkout_redirects_with_the_rule_and_stores_no_account(
+def test_a_checkout_no_signature_could_pass_is_refused_before_the_page(
     live_server: LiveServer,
 ) -> None:
+    """Amount limits and payment switches do not depend on who signs: the request is sent
+    back at once, instead of after an IBAN and five signatures."""
     new = live_server.create_client([REDIRECT], scopes="payment,authenticate")
     url = authorize_url(
         new.client.client_id, REDIRECT, scope="payment", ref_id="big", amount="150000"
     )
     with live_server.http() as http:
-        page = submit_bank(http, to_bank_step(http, url, "big@example.com"))
-        assert isinstance(page, Page)
-        done = sign_enrollment(http, page, genuine(4, 1, 2, 3))
-    assert done.status_code == 302
-    params = redirect_params(done)
+        r = http.get(url)
+    assert r.status_code == 302 and r.headers["location"].startswith(REDIRECT + "?")
+    params = redirect_params(r)
     assert params["error"] == "BELOW_CONSUMER_TRANSACTION_LIMIT"
     assert "limit" in params["error_description"]
     assert params["state"] == "state-123" and "code" not in params
-    with live_server.services.database.engine.connect() as conn:
-        for model in (models.BankAccount, models.Mandate, models.Purchase):
-            count = conn.execute(select(func.count()).select_from(model)).scalar_one()
-            assert count == 0, model
+
+
+def test_a_refused_checkout_redirects_with_the_rule_and_stores_no_account(
+    tmp_path: Path, database_url: str
+) -> None:
+    # The daily limit depends on the user's payments, so it is decided when they sign.
+    base = settings_for(tmp_path, database_url)
+    settings = replace(base, payments=replace(PaymentSettings(), consumer_daily_limit_cents=1000))
+    with run_server(settings) as server:
+        new = server.create_client([REDIRECT], scopes="payment,authenticate")
+        url = authorize_url(
+            new.client.client_id, REDIRECT, scope="payment", ref_id="big", amount="1500"
+        )
+        with server.http() as http:
+            page = submit_bank(http, to_bank_step(http, url, "big@example.com"))
+            assert isinstance(page, Page)
+            done = sign_enrollment(http, page, genuine(4, 1, 2, 3))
+        assert done.status_code == 302
+        params = redirect_params(done)
+        assert params["error"] == "BELOW_CONSUMER_DAILY_LIMIT"
+        assert params["state"] == "state-123" and "code" not in params
+        with server.services.database.engine.connect() as conn:
+            for model in (models.BankAccount, models.Mandate, models.Purchase):
+                count = conn.execute(select(func.count()).select_from(model)).scalar_one()
+                assert count == 0, model

@@ -518,3 +518,28 @@ def test_head_on_authorize_opens_no_sign_in(server: LiveServer) -> None:
         assert r.status_code == 200
         assert "location" not in r.headers
         assert http.get("/favicon.ico").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("amount", "ref_id", "says"),
+    [
+        (None, "o-1", "amount is required"),
+        ("-5", "o-1", "digits only"),
+        ("12.34", "o-1", "digits only"),
+        ("1e3", "o-1", "digits only"),
+        ("²", "o-1", "digits only"),  # str.isdigit() says yes, int() raises
+        ("9" * 60, "o-1", "digits only"),  # not turned into a number at all
+        ("9" * 5000, "o-1", "too long"),
+        ("99999999999", "o-1", "1 to 1000000000"),
+        ("100", None, "ref_id is required"),
+        ("100", "oé", "printable ASCII"),
+    ],
+)
+def test_payment_amount_and_reference_are_checked_with_a_sentence(
+    server: LiveServer, amount: str | None, ref_id: str | None, says: str
+) -> None:
+    client = register(server, scopes="payment,authenticate")
+    with server.http() as http:
+        r = http.get(_authorize(client.client_id, scope="payment", ref_id=ref_id, amount=amount))
+        params = assert_redirect_error(server, r, "invalid_request")
+        assert says in params["error_description"][0], params

@@ -341,6 +341,10 @@ def test_not_you_forgets_the_first_persons_details(live_server: LiveServer) -> N
         typo = follow(http, page, post(http, page, "identify", {"identifier": "not-an-email"}))
         assert isinstance(typo, Page) and "valid e-mail address" in typo.status
         assert 'value="not-an-email"' in typo.html  # to be corrected, not retyped
+        # No dotted domain: refused here, as the payment rule CONSUMER_EMAIL_VALID would later.
+        local = follow(http, typo, post(http, typo, "identify", {"identifier": "pay@localhost"}))
+        assert isinstance(local, Page) and "valid e-mail address" in local.status
+        typo = local
         nina = follow(http, typo, post(http, typo, "identify", {"identifier": "nina@example.com"}))
         assert isinstance(nina, Page) and 'value="Nina"' in nina.html
         back = follow(http, nina, post(http, nina, "restart", {}))
