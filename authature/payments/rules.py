@@ -28,8 +28,8 @@ RULES: dict[str, str] = {
     "CONSUMER_EMAIL_VALID": "Your account needs a valid e-mail address before you can pay.",
     "CONSUMER_HAS_NO_FLAGGED_DEVICES": "One of the devices you paid from is not accepted, so "
     "payments are paused.",
-    "BELOW_FRAUD_RISK_SCORE_THRESHOLD": "This payment was refused for your protection; please "
-    "try again later.",
+    "BELOW_FRAUD_RISK_SCORE_THRESHOLD": "This payment was refused for your protection after "
+    "recent refused signatures on your account; try again in 24 hours.",
     "BELOW_GLOBAL_VELOCITY_LIMIT": "The service is taking too many payments right now; please "
     "try again later.",
     "BELOW_CONSUMER_VELOCITY_LIMIT": "You made too many payments in a short time; please try "
