@@ -303,6 +303,9 @@ class Repos(Protocol):
 class UnitOfWork(Protocol):
     def __call__(self) -> AbstractContextManager[Repos]: ...
 
-    def read(self) -> AbstractContextManager[Repos]:
-        """A unit that only reads: one consistent snapshot that takes no write lock."""
+    def read(self, *, one_statement: bool = False) -> AbstractContextManager[Repos]:
+        """A unit that only reads: one consistent snapshot that takes no write lock.
+
+        `one_statement`: the unit runs a single statement, which is a snapshot by itself, so
+        the store may skip beginning and ending a transaction around it."""
         ...

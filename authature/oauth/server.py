@@ -80,7 +80,7 @@ class OAuthServer:
         self, authorization: str | None, form: Mapping[str, str], *, allow_public: bool = True
     ) -> ClientRecord:
         credentials = read_client_credentials(authorization, form)
-        with self.uow.read() as repos:
+        with self.uow.read(one_statement=True) as repos:  # the client's row
             return authenticate_client(
                 credentials, repos.clients, self._matches_client_secret, allow_public=allow_public
             )
@@ -309,7 +309,7 @@ class OAuthServer:
         now = self.clock.now()
         # A read unit and one statement: no write lock, and no cache either, so a revocation
         # committed by any process is seen by the next check.
-        with self.uow.read() as repos:
+        with self.uow.read(one_statement=True) as repos:
             record = live_token_check(repos, self.hasher, token, now)
         if record.client_id is None or record.client_id != client_id:
             raise errors.invalid_token("The token was not issued to this client.")

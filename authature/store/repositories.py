@@ -948,9 +948,12 @@ class SqlUnitOfWork:
             yield repos
 
     @contextmanager
-    def read(self) -> Iterator[SqlRepos]:
+    def read(self, *, one_statement: bool = False) -> Iterator[SqlRepos]:
         """Reads only (see `Database.read`): token checks, client lookups, signature fetch."""
-        with self.database.read() as connection, _repos(connection) as repos:
+        with (
+            self.database.read(one_statement=one_statement) as connection,
+            _repos(connection) as repos,
+        ):
             yield repos
 
 

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from authature.oauth import errors
 from authature.web.forms import read_form, single_query
-from authature.web.responses import json_response
+from authature.web.responses import json_body, json_response
 from authature.web.services import Services
 
 T = TypeVar("T")
@@ -53,10 +53,13 @@ async def token(request: Request) -> Response:
     return json_response(answer.body, answer.status)
 
 
+_TOKEN_OK = json_body({"status": "ok"})  # the same bytes on every answer: encoded once
+
+
 async def verify_token(request: Request) -> Response:
     query = single_query(request)
     await _threaded(request, _services(request).oauth.verify_token, _bearer(request), query)
-    return json_response({"status": "ok"})
+    return json_response(_TOKEN_OK)
 
 
 async def signature(request: Request) -> Response:
