@@ -200,6 +200,13 @@ class CodeStore(Protocol):
         """
         ...
 
+    def consume_with_user(
+        self, code_digest: str, now: datetime
+    ) -> tuple[CodeRecord | None, bool, UserRecord | None]:
+        """`consume`, and on the first use the code's user too (None if it no longer exists):
+        the code exchange needs both, and PostgreSQL reads them in one round trip."""
+        ...
+
 
 class TokenStore(Protocol):
     def add_access(self, record: AccessTokenRecord) -> None: ...
