@@ -233,4 +233,6 @@ def create_app(
     app.state.services = services
     app.state.metrics = services.metrics
     app.state.templates = Jinja2Templates(directory=_HERE / "templates")
+    # The templates ship with the code: no stat() of the file before every page.
+    app.state.templates.env.auto_reload = False
     return app

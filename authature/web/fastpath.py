@@ -73,9 +73,8 @@ class TokenCheckFastPath:
         try:
             status = await self._answer(scope, receive, send)
         finally:
-            method = str(scope["method"])
-            metrics.requests.labels(method, _PATH, str(status)).inc()
-            metrics.request_seconds.labels(method, _PATH).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.answered(str(scope["method"]), _PATH, str(status), seconds)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> int:
         response: Response = self.ok
