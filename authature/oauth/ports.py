@@ -200,6 +200,13 @@ class CodeStore(Protocol):
         """
         ...
 
+    def consume_with_user(
+        self, code_digest: str, now: datetime
+    ) -> tuple[CodeRecord | None, bool, UserRecord | None]:
+        """`consume`, and on the first use the code's user too (None if it no longer exists):
+        the code exchange needs both, and PostgreSQL reads them in one round trip."""
+        ...
+
 
 class TokenStore(Protocol):
     def add_access(self, record: AccessTokenRecord) -> None: ...
@@ -303,6 +310,9 @@ class Repos(Protocol):
 class UnitOfWork(Protocol):
     def __call__(self) -> AbstractContextManager[Repos]: ...
 
-    def read(self) -> AbstractContextManager[Repos]:
-        """A unit that only reads: one consistent snapshot that takes no write lock."""
+    def read(self, *, one_statement: bool = False) -> AbstractContextManager[Repos]:
+        """A unit that only reads: one consistent snapshot that takes no write lock.
+
+        `one_statement`: the unit runs a single statement, which is a snapshot by itself, so
+        the store may skip beginning and ending a transaction around it."""
         ...

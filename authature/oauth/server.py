@@ -80,7 +80,7 @@ class OAuthServer:
         self, authorization: str | None, form: Mapping[str, str], *, allow_public: bool = True
     ) -> ClientRecord:
         credentials = read_client_credentials(authorization, form)
-        with self.uow.read() as repos:
+        with self.uow.read(one_statement=True) as repos:  # the client's row
             return authenticate_client(
                 credentials, repos.clients, self._matches_client_secret, allow_public=allow_public
             )
@@ -161,7 +161,7 @@ class OAuthServer:
         # waits for the winner's commit and then revokes what it issued (RFC 6749 4.1.2).
         # A replay's failure is raised after the block so that its revocation commits.
         with self.uow() as repos:
-            record, first_use = repos.codes.consume(code_digest, now)
+            record, first_use, user = repos.codes.consume_with_user(code_digest, now)
             if record is None:
                 failure = errors.invalid_grant(
                     "The authorization code is not valid; send the user through /oauth/authorize again."
@@ -177,7 +177,6 @@ class OAuthServer:
                 # unused, so a request refused for its own mistakes changes nothing stored.
                 check_code(record, first_use, client, form, now, standard=standard)
                 scopes = narrowed_scopes(form.get("scope"), record.scopes)
-            user = repos.users.by_pk(record.user_pk) if failure is None and record else None
             if failure is None and user is None:
                 failure = errors.invalid_grant("The user of this code no longer exists.")
             if failure is None:
@@ -309,7 +308,7 @@ class OAuthServer:
         now = self.clock.now()
         # A read unit and one statement: no write lock, and no cache either, so a revocation
         # committed by any process is seen by the next check.
-        with self.uow.read() as repos:
+        with self.uow.read(one_statement=True) as repos:
             record = live_token_check(repos, self.hasher, token, now)
         if record.client_id is None or record.client_id != client_id:
             raise errors.invalid_token("The token was not issued to this client.")

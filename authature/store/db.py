@@ -84,12 +84,15 @@ class Database:
             yield connection
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, *, one_statement: bool = False) -> Iterator[Connection]:
         """A read-only unit of work: no write lock, no queue, and nothing to commit.
 
         SQLite: one snapshot. In WAL mode readers never wait for the writer, so a read need not
         queue behind every write of every process (`_READ` makes the begin hook send a deferred
-        BEGIN, not BEGIN IMMEDIATE).
+        BEGIN, not BEGIN IMMEDIATE). With `one_statement` (a unit that runs a single statement
+        on the driver: the token check, a client lookup) there is no BEGIN and no ROLLBACK:
+        SQLite runs a lone statement as its own read transaction, which is the same snapshot.
+        A statement through SQLAlchemy still begins one (deferred), rolled back on close.
         PostgreSQL: autocommit, so each statement reads the latest committed rows and the unit
         costs no BEGIN and ROLLBACK round trips; rows that must agree are read in one statement.
         A write on this connection is a bug.
@@ -100,6 +103,10 @@ class Database:
                 yield connection
             return
         connection = self.engine.connect().execution_options(**{_READ: True})
+        if one_statement:
+            with connection:
+                yield connection
+            return
         with connection, connection.begin() as transaction:
             yield connection
             transaction.rollback()

@@ -23,6 +23,7 @@ from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import Clock
 from authature.signin.flow import SignInPageGone
 from authature.web import oauth_routes, payment_routes, signin_routes, standard_routes
+from authature.web.fastpath import TokenCheckFastPath
 from authature.web.metrics import MetricsMiddleware, metrics_endpoint
 from authature.web.openapi import openapi_json
 from authature.web.pages import render_page
@@ -196,7 +197,13 @@ def create_app(
         from authature.web import demo as demo_module
 
         routes.append(Mount("/demo", routes=demo_module.routes))
+    # Outermost (inside Starlette's ServerErrorMiddleware): `GET /oauth/token` is answered
+    # there, with its own metrics; see `web.fastpath`. Not in maintenance mode.
     middleware = []
+    if not settings.maintenance:
+        middleware.append(
+            Middleware(TokenCheckFastPath, services=services, on_error=handle_oauth_error)
+        )
     if services.metrics is not None:
         routes.append(Route("/metrics", metrics_endpoint))
         middleware.append(Middleware(MetricsMiddleware, metrics=services.metrics))
@@ -226,4 +233,6 @@ def create_app(
     app.state.services = services
     app.state.metrics = services.metrics
     app.state.templates = Jinja2Templates(directory=_HERE / "templates")
+    # The templates ship with the code: no stat() of the file before every page.
+    app.state.templates.env.auto_reload = False
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.requests import Request
 
 from authature.oauth import errors
@@ -41,8 +43,13 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
 
 
 def single_query(request: Request) -> dict[str, str]:
+    return single_items(request.query_params.multi_items())
+
+
+def single_items(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Query parameters as single values: a repeated one is refused."""
     values: dict[str, str] = {}
-    for key, value in request.query_params.multi_items():
+    for key, value in items:
         if key in values:
             raise errors.invalid_request(f"The parameter {errors.quote(key)} is repeated.")
         values[key] = value

@@ -31,6 +31,7 @@ from authature.oauth.ports import Repos
 __all__ = ["Metrics", "MetricsMiddleware", "MetricsObserver", "metrics_endpoint"]
 
 _REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_CACHED_LABELS = 1000  # label sets whose children are kept (methods come from clients)
 _VERIFY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -73,6 +74,24 @@ class Metrics:
             "Users locked after too many refused signatures.",
             registry=registry,
         )
+
+        # labels() takes a lock and validates the values on every call; its children are
+        # the same objects each time, so each (method, route, status) is looked up once.
+        self._answered: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def answered(self, method: str, route: str, status: str, seconds: float) -> None:
+        """One HTTP answer: the request counter and the duration histogram."""
+        key = (method, route, status)
+        children = self._answered.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, status),
+                self.request_seconds.labels(method, route),
+            )
+            if len(self._answered) < _CACHED_LABELS:
+                self._answered[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         if self.multiprocess_dir:
@@ -132,11 +151,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            route = _route_template(scope)
-            method = str(scope["method"])
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.request_seconds.labels(method, route).observe(
-                time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            self.metrics.answered(
+                str(scope["method"]), _route_template(scope), str(status), seconds
             )
 
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from authature.web.forms import read_form
-from authature.web.oauth_routes import _bearer
+from authature.web.oauth_routes import bearer_token
 from authature.web.responses import json_response
 from authature.web.services import Services
 
@@ -22,7 +22,7 @@ def _services(request: Request) -> Services:
 
 async def authorize(request: Request) -> Response:
     """SPEC 3.5: bearer token with the preapproval scope; form client_id, device_uid."""
-    bearer = _bearer(request)
+    bearer = bearer_token(request.headers.get("authorization"), request.query_params)
     form = await read_form(request)
     services = _services(request)
     authorization_id = await services.call(services.payments.authorize, bearer, form)

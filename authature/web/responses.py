@@ -15,9 +15,20 @@ JSON_TYPE = "application/json; charset=utf-8"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+class json_body(bytes):  # noqa: N801 - used like a function
+    """A JSON body encoded once, for answers that never change (`json_response` sends it)."""
+
+    def __new__(cls, body: Any) -> json_body:
+        return super().__new__(cls, _encode(body))
+
+
+def _encode(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8"),
+        body if isinstance(body, json_body) else _encode(body),
         status_code=status,
         headers={**NO_STORE, **(headers or {})},
         media_type=JSON_TYPE,

@@ -6,6 +6,7 @@ These cover what differs between the two databases: time zones and concurrent wr
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -142,6 +143,27 @@ def test_of_many_concurrent_redeemers_exactly_one_wins(database: Database) -> No
 def test_an_unknown_code_is_not_consumed(database: Database) -> None:
     with SqlUnitOfWork(database)() as repos:
         assert repos.codes.consume("0" * 64, NOW) == (None, False)
+
+
+def test_consume_with_user_is_consume_and_the_users_row(database: Database) -> None:
+    """The code exchange's one statement on PostgreSQL (two on SQLite) gives what `consume`
+    and `users.by_pk` give; only the first use returns the user."""
+    uow = SqlUnitOfWork(database)
+    with uow() as repos:
+        user_pk, client_pk = _user_and_client(repos)
+        repos.codes.add(_code("c" * 64, client_pk, user_pk, NOW + timedelta(minutes=5)))
+        repos.codes.add(_code("d" * 64, client_pk, user_pk, NOW + timedelta(minutes=5)))
+        user = repos.users.by_pk(user_pk)
+    with uow() as repos:
+        first = repos.codes.consume_with_user("c" * 64, NOW)
+        again = repos.codes.consume_with_user("c" * 64, NOW)
+        unknown = repos.codes.consume_with_user("0" * 64, NOW)
+    with uow() as repos:
+        expected, used = repos.codes.consume("d" * 64, NOW)
+    assert used and first[1] and first[2] == user and user is not None
+    assert first[0] == replace(expected, code_digest="c" * 64) if expected else False
+    assert again == (first[0], False, None)
+    assert unknown == (None, False, None)
 
 
 def test_rows_on_the_driver_path_match_sqlalchemy(database: Database) -> None:
