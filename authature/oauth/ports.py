@@ -174,6 +174,9 @@ class TokenCheck:
     device_uid: str | None
     expires_at: datetime
     revoked_at: datetime | None
+    #: The scopes the client is registered for now: a scope taken from the client by the
+    #: operator no longer verifies on tokens issued before.
+    client_scopes: tuple[str, ...] = ()
 
 
 class ClientStore(Protocol):

@@ -318,6 +318,11 @@ class OAuthServer:
             )
         if any(s not in record.scopes for s in scopes):
             raise errors.invalid_token("The token does not carry the requested scope.")
+        if any(s not in record.client_scopes for s in scopes):
+            raise errors.invalid_token(
+                "The client is no longer registered for the requested scope; tokens issued "
+                "before the change no longer carry it."
+            )
         device_uid = query.get("device_uid")
         if device_uid and record.device_uid and device_uid != record.device_uid:
             raise errors.invalid_token("The token was issued to another device.")
@@ -331,7 +336,7 @@ class OAuthServer:
             record = live_access_token(repos, self.hasher, token, now)
         if record.client_pk != client.pk:
             raise errors.invalid_token("The token was not issued to this client.")
-        if scope not in record.scopes:
+        if scope not in record.scopes or scope not in client.scopes:
             raise errors.invalid_scope(f"The token was not granted the {scope} scope.")
         return record
 

@@ -291,7 +291,7 @@ class SqlCodeStore:
 # client together, so the answer is consistent even on an autocommit read connection.
 _CHECK_QUERY = (
     "SELECT t.client_pk, c.client_id, c.disabled, t.scopes, t.device_uid, t.expires_at,"
-    " t.revoked_at FROM access_tokens t LEFT JOIN clients c ON c.pk = t.client_pk"
+    " t.revoked_at, c.scopes FROM access_tokens t LEFT JOIN clients c ON c.pk = t.client_pk"
     " WHERE t.token_digest = {}"
 )
 _CHECK_SQL = {"sqlite": _CHECK_QUERY.format("?"), "postgresql": _CHECK_QUERY.format("%s")}
@@ -542,7 +542,7 @@ class SqlTokenStore:
         row = _driver_one(self._u.core(), _CHECK_SQL, (token_digest,))
         if row is None:
             return None
-        client_pk, client_id, disabled, scopes, device_uid, expires_at, revoked_at = row
+        client_pk, client_id, disabled, scopes, device_uid, expires_at, revoked_at, held = row
         expires = _utc(expires_at)
         assert expires is not None
         return ports.TokenCheck(
@@ -553,6 +553,7 @@ class SqlTokenStore:
             device_uid=device_uid,
             expires_at=expires,
             revoked_at=_utc(revoked_at),
+            client_scopes=_json_list(held) if held is not None else (),
         )
 
     def add_access(self, record: ports.AccessTokenRecord) -> None:

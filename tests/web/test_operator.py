@@ -96,3 +96,33 @@ def test_an_unlock_restarts_the_refusal_count(
         again = verify(http, url, "relock@example.com", svc2004_path(15, 27))
         assert isinstance(again, Page), redirect_params(again)
         assert "4 tries left" in again.status
+
+
+def test_a_scope_taken_from_a_client_stops_verifying_on_its_tokens(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = live_server.create_client([REDIRECT])
+    client_id, secret = new.client.client_id, new.client_secret
+    assert secret
+    url = authorize_url(client_id, REDIRECT, scope="authenticate capture")
+    with live_server.http() as http:
+        done = enroll(http, url, "narrow@example.com", [svc2004_path(9, s) for s in (1, 2, 3)])
+        token = http.post(
+            "/oauth/token",
+            auth=(client_id, secret),
+            data={"redirect_uri": REDIRECT, "code": redirect_params(done)["code"]},
+        ).json()["access_token"]["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def check(scope: str) -> tuple[int, str]:
+            r = http.get(
+                "/oauth/token", params={"client_id": client_id, "scope": scope}, headers=headers
+            )
+            return r.status_code, r.json().get("error", r.json().get("status"))
+
+        assert check("capture") == (200, "ok")
+        _cli(live_server, monkeypatch, "clients", "update", client_id, "--scopes", "authenticate")
+        assert check("capture") == (400, "invalid_token")
+        assert check("authenticate") == (200, "ok")
+        fetched = http.get(f"/oauth/signatures/{token}", auth=(client_id, secret))
+        assert fetched.status_code == 400 and fetched.json()["error"] == "invalid_scope"
