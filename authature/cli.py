@@ -291,8 +291,8 @@ def clients_update(
     if redirect_uris or added_uris:
         kept = list(redirect_uris) or admin.get(client_id).redirect_uris
         changes["redirect_uris"] = [*kept, *added_uris]
-    if scopes:
-        changes["scopes"] = [scopes]
+    if scopes is not None:
+        changes["scopes"] = [scopes]  # an empty value is refused with the list to choose from
     if logo:
         changes["logo_data_uri"] = read_logo(logo)
     _echo_json(_client_dict(admin.update(client_id, **changes)))

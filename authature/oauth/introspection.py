@@ -47,11 +47,14 @@ def introspect_token(
         if record is None or record.client_pk != caller.pk:
             return dict(INACTIVE)
         user = repos.users.by_pk(record.user_pk)
-        if user is None:
+        held = [s for s in record.scopes if s in caller.scopes]
+        if user is None or not held:
             return dict(INACTIVE)
         body: dict[str, Any] = {
             "active": True,
-            "scope": " ".join(record.scopes),
+            # Only what the client is still registered for: an operator's scope removal
+            # applies to tokens issued before it (as GET /oauth/token does).
+            "scope": " ".join(held),
             "client_id": caller.client_id,
             "username": user.identifier,
             "token_type": _TOKEN_TYPES[kind],

@@ -41,6 +41,8 @@ def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple
     if raw is None or not raw.strip():
         raise errors.invalid_scope("The scope parameter is required.")
     parts = [p for p in re.split(r"[\s,]+", raw.strip()) if p]
+    if not parts:  # "," or ",,": separators only
+        raise errors.invalid_scope("The scope parameter is required.")
     seen: list[str] = []
     for part in parts:
         if not _SCOPE_TOKEN.match(part) or part not in KNOWN_SCOPES:

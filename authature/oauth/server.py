@@ -233,8 +233,15 @@ class OAuthServer:
                 # Check the request before using the token up: a refused request (a wider
                 # scope) must not burn it, or the client's next, valid refresh would look like
                 # reuse and revoke the family.
+                held = tuple(s for s in record.scopes if s in client.scopes)
                 try:
-                    scopes = narrowed_scopes(form.get("scope"), record.scopes)
+                    if not held:
+                        raise errors.invalid_scope(
+                            "The client is no longer registered for any scope of this grant; "
+                            "send the user through /oauth/authorize again."
+                        )
+                    # Only what the client may still ask for (an operator may have narrowed it).
+                    scopes = narrowed_scopes(form.get("scope"), held)
                 except errors.OAuthError as exc:
                     failure = exc
                 if failure is None and not repos.tokens.use_refresh(digest, now):
@@ -245,6 +252,11 @@ class OAuthServer:
                 user = repos.users.by_pk(record.user_pk)
                 if user is None:
                     failure = errors.invalid_grant("The user of this token no longer exists.")
+                elif user.is_locked(now):
+                    # No new tokens while locked; the used-up refresh token stays used up.
+                    failure = errors.invalid_grant(
+                        "The user is locked; once unlocked they must sign in again."
+                    )
             if failure is None:
                 assert record is not None and user is not None
                 access, refresh = secrets.token_hex(32), secrets.token_hex(32)
@@ -320,8 +332,8 @@ class OAuthServer:
             raise errors.invalid_token("The token does not carry the requested scope.")
         if any(s not in record.client_scopes for s in scopes):
             raise errors.invalid_token(
-                "The client is no longer registered for the requested scope; tokens issued "
-                "before the change no longer carry it."
+                "The client is no longer registered for the requested scope, so its tokens do "
+                "not verify for it while that lasts."
             )
         device_uid = query.get("device_uid")
         if device_uid and record.device_uid and device_uid != record.device_uid:

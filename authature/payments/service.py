@@ -227,6 +227,12 @@ class PaymentService:
                 raise errors.invalid_token("The token was not issued to this client.")
             if "preapproval" not in token.scopes:
                 raise errors.invalid_token("The token does not carry the preapproval scope.")
+            if "preapproval" not in client.scopes:
+                # As GET /oauth/token: a scope the operator took from the client stops working
+                # on the tokens issued before.
+                raise errors.invalid_token(
+                    "The client is no longer registered for the preapproval scope."
+                )
             if token.device_uid and token.device_uid != device_uid:
                 raise errors.invalid_token("The token was issued to another device.")
             user = repos.users.by_pk(token.user_pk)
@@ -285,6 +291,12 @@ class PaymentService:
                 raise errors.invalid_token("The token was not issued to this client and user.")
             if "preapproval" not in token.scopes:
                 raise errors.invalid_token("The token does not carry the preapproval scope.")
+            if "preapproval" not in client.scopes:
+                # As GET /oauth/token: a scope the operator took from the client stops working
+                # on the tokens issued before.
+                raise errors.invalid_token(
+                    "The client is no longer registered for the preapproval scope."
+                )
             user = repos.users.by_pk(found.user_pk)
             mandate = repos.payments.latest_mandate(found.user_pk, client.pk, "recurrent")
             if user is None or mandate is None or mandate.pk != found.mandate_pk:

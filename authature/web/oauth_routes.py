@@ -26,9 +26,11 @@ def _services(request: Request) -> Services:
 def bearer_token(authorization: str | None, query: Mapping[str, str]) -> str:
     """RFC 6750 2.1 header only: tokens in query strings are refused (RFC 9700 2.4.1)."""
     scheme, _, value = (authorization or "").partition(" ")
+    if "access_token" in query:  # even beside a header: one method only (RFC 6750 2)
+        raise errors.invalid_request(
+            "Send the access token in the Authorization header only, not in the query string."
+        )
     if scheme.lower() != "bearer" or not value.strip():
-        if "access_token" in query:
-            raise errors.invalid_request("Send the access token in the Authorization header.")
         raise errors.invalid_token("A bearer token is required in the Authorization header.")
     return value.strip()
 

@@ -356,3 +356,19 @@ def test_a_one_off_checkout_leaves_the_recurrent_mandate_in_force(live_server: L
             conn.execute(select(models.Mandate.kind).order_by(models.Mandate.pk)).scalars()
         )
     assert kinds == ["recurrent", "one-off"]
+
+
+def test_preapproval_taken_from_the_client_stops_its_tokens_charging(
+    live_server: LiveServer,
+) -> None:
+    payer = enroll_payer(live_server, user=7, identifier="narrowed@example.com")
+    with live_server.http() as http:
+        before = authorize(http, payer)
+        assert before.status_code == 201, before.text
+        live_server.set_client_scopes(payer.client_id, "payment,authenticate")
+        refused = authorize(http, payer)
+        assert (refused.status_code, refused.json()["error"]) == (400, "invalid_token")
+        assert "no longer registered" in refused.json()["error_description"]
+        captured = capture(http, payer, before.json()["authorization_id"])
+        assert (captured.status_code, captured.json()["error"]) == (400, "invalid_token")
+    assert _count(live_server, models.Purchase) == 0

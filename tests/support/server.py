@@ -65,6 +65,10 @@ class LiveServer:
     services: Services
     settings: Settings
 
+    def set_client_scopes(self, client_id: str, scopes: str) -> None:
+        """What `authature clients update ID --scopes ...` does."""
+        ClientAdmin(self.services.uow, self.services.keys).update(client_id, scopes=[scopes])
+
     def create_client(
         self,
         redirect_uris: list[str] | None = None,

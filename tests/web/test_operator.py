@@ -121,6 +121,14 @@ def test_a_scope_taken_from_a_client_stops_verifying_on_its_tokens(
             return r.status_code, r.json().get("error", r.json().get("status"))
 
         assert check("capture") == (200, "ok")
+        assert check(",") == (400, "invalid_scope")  # separators only: no scope at all
+        assert check("authenticate,,capture") == (200, "ok")
+        both = http.get(
+            "/oauth/token",
+            params={"client_id": client_id, "scope": "capture", "access_token": token},
+            headers=headers,
+        )
+        assert (both.status_code, both.json()["error"]) == (400, "invalid_request")
         _cli(live_server, monkeypatch, "clients", "update", client_id, "--scopes", "authenticate")
         assert check("capture") == (400, "invalid_token")
         assert check("authenticate") == (200, "ok")

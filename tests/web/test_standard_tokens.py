@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -378,3 +379,45 @@ def test_a_narrowed_refresh_keeps_the_grant_for_the_next_one(server: LiveServer)
         assert set(full.json()["scope"].split()) == {"authenticate", "capture"}
         again = _refresh(http, client, full.json()["refresh_token"], scope="capture authenticate")
         assert again.status_code == 200, again.text
+
+
+def test_a_scope_taken_from_the_client_is_not_refreshed_or_introspected(
+    server: LiveServer,
+) -> None:
+    client = register(server)
+    with server.http() as http:
+        tokens = standard_tokens(http, client, scope="authenticate capture")
+        server.set_client_scopes(client.client_id, "authenticate,openid")
+        only_that = _refresh(http, client, tokens["refresh_token"], scope="capture")
+        assert _error(only_that) == (400, "invalid_scope")
+        refreshed = _refresh(http, client, tokens["refresh_token"])
+        assert refreshed.status_code == 200, refreshed.text
+        assert refreshed.json()["scope"] == "authenticate"
+        seen = http.post(
+            "/oauth/introspect", auth=client.basic, data={"token": tokens["access_token"]}
+        ).json()
+        assert seen["active"] is True and seen["scope"] == "authenticate"
+        server.set_client_scopes(client.client_id, "openid")
+        gone = http.post(
+            "/oauth/introspect", auth=client.basic, data={"token": tokens["access_token"]}
+        ).json()
+        assert gone == {"active": False}
+        none_left = _refresh(http, client, refreshed.json()["refresh_token"])
+        assert _error(none_left) == (400, "invalid_scope")
+
+
+def test_a_locked_user_gets_no_new_tokens(server: LiveServer) -> None:
+    from authature.admin import UserAdmin
+
+    client = register(server)
+    with server.http() as http:
+        tokens = standard_tokens(http, client, scope="authenticate openid")
+        user = http.get(
+            "/oauth/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        ).json()["email"]
+        admin = UserAdmin(server.services.uow)
+        admin.lock(user, datetime.now(UTC) + timedelta(minutes=5))
+        refused = _refresh(http, client, tokens["refresh_token"])
+        assert _error(refused) == (400, "invalid_grant")
+        assert "locked" in refused.json()["error_description"]
+        admin.lock(user, None)
