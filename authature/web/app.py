@@ -153,7 +153,10 @@ async def handle_http(request: Request, exc: Exception) -> Response:
         body = errors.OAuthError(
             "invalid_request", "The request could not be served.", exc.status_code
         )
-    return error_json(body)
+    response = error_json(body)
+    if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]  # RFC 9110 15.5.6
+    return response
 
 
 def _authature_js(request: Request) -> Response:

@@ -121,6 +121,7 @@ def test_revocation_requires_client_authentication_and_a_token(server: LiveServe
         assert (missing.status_code, missing.json()["error"]) == (400, "invalid_request")
         as_get = http.get("/oauth/revoke", params={"token": "x"})
         assert as_get.status_code == 405
+        assert as_get.headers["allow"] == "POST"  # RFC 9110 15.5.6
 
 
 def test_public_client_revokes_its_own_token_with_its_client_id(server: LiveServer) -> None:
