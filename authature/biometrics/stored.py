@@ -22,7 +22,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -30,7 +30,7 @@ import numpy as np
 from . import verifier as _verifier
 from .capture import Capture, FloatArray
 from .features import CHANNELS
-from .verifier import Decision, Prepared, Template, Verifier, distances, prepare
+from .verifier import Decision, Prepared, Template, Verifier, channel_distance, prepare
 
 __all__ = ["ReplayPrint", "Sample", "SampleCache", "replay_print"]
 
@@ -85,6 +85,10 @@ class Sample:
     key: Hashable
     prepared: Prepared
     print: ReplayPrint
+    #: A probe's distances to the references `SampleCache.decide` compared it with, by their
+    #: keys (NaN where cut short), so that once stored as a reference its pair distances to
+    #: them need not be computed again (`SampleCache.adopt`).
+    compared: dict[Hashable, FloatArray] = field(default_factory=dict, compare=False)
 
     def __repr__(self) -> str:
         return f"Sample(key={self.key!r})"
@@ -137,6 +141,14 @@ class SampleCache:
     def put(self, value: Sample) -> None:
         self._samples.put(value.key, value)
 
+    def adopt(self, value: Sample) -> None:
+        """`put` for a probe stored as a reference: its distances to the references it was
+        compared with become their pair distances (DTW is symmetric), in both orders."""
+        self.put(value)
+        for other, d in value.compared.items():
+            self._pairs.put((other, value.key), d)
+            self._pairs.put((value.key, other), d)
+
     def template(self, refs: Sequence[Sample]) -> Template:
         """As `Verifier.template` builds it, reusing the pair distances already known."""
         k = len(refs)
@@ -145,8 +157,15 @@ class SampleCache:
             for j in range(i + 1, k):
                 pair = (refs[i].key, refs[j].key)
                 d = self._pairs.get(pair)
-                if d is None:
-                    d = distances(refs[i].prepared, refs[j].prepared)
+                if d is None or np.isnan(d).any():
+                    d = np.array(
+                        [
+                            channel_distance(refs[i].prepared, refs[j].prepared, c)
+                            if d is None or math.isnan(d[c])
+                            else d[c]
+                            for c in range(len(CHANNELS))
+                        ]
+                    )
                     self._pairs.put(pair, d)
                 mutual[:, i, j] = mutual[:, j, i] = d
         return Template(tuple(r.prepared for r in refs), mutual)
@@ -160,7 +179,11 @@ class SampleCache:
         threshold = self.verifier.threshold
         if _is_replay(probe.print, [r.print for r in references]):
             return Decision(False, -math.inf, threshold, "replay")
-        score = self.verifier.score(self.template(references), probe.prepared)
+        score, compared = self.verifier.score_and_distances(
+            self.template(references), probe.prepared
+        )
+        for i, r in enumerate(references):
+            probe.compared[r.key] = compared[:, i]
         if score < threshold:
             return Decision(False, score, threshold, "rejected")
         if _is_replay(probe.print, [r.print for r in recent]):

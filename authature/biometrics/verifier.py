@@ -43,6 +43,7 @@ __all__ = [
     "Prepared",
     "Template",
     "Verifier",
+    "channel_distance",
     "distances",
     "load_model",
     "prepare",
@@ -181,16 +182,30 @@ def probe_distances(probe: Prepared, refs: Sequence[Prepared]) -> FloatArray:
     abandoned once it cannot beat the best so far; abandoned entries are ``inf``.  The minimum
     is exactly the one a full computation gives.
     """
+    return _probe_distances(probe, refs)[0]
+
+
+def _probe_distances(probe: Prepared, refs: Sequence[Prepared]) -> tuple[FloatArray, FloatArray]:
+    """:func:`probe_distances`, and the same array with NaN where an entry is not the full
+    distance (a comparison abandoned, or stopped at a bound it did not beat)."""
     k = len(refs)
     out = np.full((len(CHANNELS), k), math.inf)
     out[0] = [_dtw(probe.channels[0], r.channels[0]) for r in refs]
+    exact = out.copy()
     for c in range(1, len(CHANNELS)):
         best = math.inf
         for i in np.argsort(out[0]):
             d = _dtw(probe.channels[c], refs[i].channels[c], abandon_above=best)
             out[c, i] = d
+            # Below its bound a result is the full distance (see `dtw_distance`).
+            exact[c, i] = d if d < best else math.nan
             best = min(best, d)
-    return out
+    return out, exact
+
+
+def channel_distance(a: Prepared, b: Prepared, channel: int) -> float:
+    """One channel of :func:`distances` (DTW is symmetric: the same for ``b, a``)."""
+    return _dtw(a.channels[channel], b.channels[channel])
 
 
 _TINY = 1e-6
@@ -331,11 +346,16 @@ class Verifier:
         return Template(refs, mutual)
 
     def score(self, template: Template, probe: Prepared) -> float:
-        d = probe_distances(probe, template.refs)
+        return self.score_and_distances(template, probe)[0]
+
+    def score_and_distances(self, template: Template, probe: Prepared) -> tuple[float, FloatArray]:
+        """The score, and the probe's (channels, k) distances to the references, NaN where a
+        comparison was cut short (each other entry is what :func:`distances` gives)."""
+        d, exact = _probe_distances(probe, template.refs)
         width = min(p.channels[0].shape[1] for p in (probe, *template.refs))
         vec = score_vector(d, template.mutual_at(width))
         pressure = probe.has_pressure and all(r.has_pressure for r in template.refs)
-        return self.model_for(pressure).score(vec)
+        return self.model_for(pressure).score(vec), exact
 
     # -- the contract ---------------------------------------------------------------------
 

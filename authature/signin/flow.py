@@ -562,8 +562,11 @@ class SignInFlow:
         capture: Capture,
         now: datetime,
         derived: Sample | None = None,
+        data: bytes | None = None,
     ) -> int:
-        data = encode_capture(capture)
+        """`data`: `encode_capture(capture)` when the caller has it already."""
+        if data is None:
+            data = encode_capture(capture)
         sealed: list[bytes] = []
 
         def seal(pk: int) -> bytes:
@@ -572,7 +575,11 @@ class SignInFlow:
 
         pk = repos.signatures.add(user_pk, role, seal, now)
         if derived is not None:  # the next verification of this user finds it ready
-            self.samples.put(replace(derived, key=_sample_key(pk, sealed[-1])))
+            stored = replace(derived, key=_sample_key(pk, sealed[-1]))
+            if role == "reference":
+                self.samples.adopt(stored)
+            else:
+                self.samples.put(stored)
         return pk
 
     # -- verification ------------------------------------------------------------------------
@@ -667,9 +674,10 @@ class SignInFlow:
             return Outcome(again=True)
         if self.observer is not None:
             self.observer.verified("accepted", seconds, False)
-        signed_pk = self._store_signature(repos, user_pk, "signed", capture, now, probe)
+        data = encode_capture(capture)
+        signed_pk = self._store_signature(repos, user_pk, "signed", capture, now, probe, data)
         if self.verifier.template_update_ok(decision):
-            self._store_signature(repos, user_pk, "reference", capture, now, probe)
+            self._store_signature(repos, user_pk, "reference", capture, now, probe, data)
             repos.signatures.retire_oldest_references(user_pk, self.policy.max_references)
         return self._finish_success(repos, record, user_pk, signed_pk, now)
 

@@ -76,6 +76,26 @@ def test_a_grown_reference_set_reuses_the_known_pair_distances() -> None:
     )
 
 
+@pytest.mark.parametrize("user", [3, 11])
+def test_an_adopted_probe_brings_exactly_the_pair_distances_a_rebuild_gives(user: int) -> None:
+    """A probe stored as a reference keeps its distances to the references it was compared
+    with (DTW is symmetric; cut-short shape comparisons are computed again)."""
+    verifier = Verifier()
+    cache = SampleCache(verifier)
+    refs = [cache.get(n, functools.partial(_load, user, n)) for n in range(1, 6)]
+    for n in (6, 7, 8):
+        probe = sample(None, _load(user, n))
+        cache.decide(probe, refs, [])
+        assert len(probe.compared) == len(refs)
+        adopted = replace(probe, key=("new", n))
+        cache.adopt(adopted)
+        assert cache._pairs.get((refs[1].key, adopted.key)) is not None
+        refs = [*refs[1:], adopted]
+        want = verifier.template([_load(user, k) for k in (*range(n - 4, n), n)]).mutual
+        assert np.array_equal(cache.template(refs).mutual, want)
+        assert np.array_equal(SampleCache(verifier).template(refs).mutual, want)
+
+
 def test_samples_are_loaded_once_and_show_no_data() -> None:
     cache = SampleCache(Verifier())
     loads = []
