@@ -83,7 +83,8 @@ class Sample:
     """One stored signature's derived data, named by its row id."""
 
     key: Hashable
-    prepared: Prepared
+    #: None when loaded for the replay rule only (`SampleCache.get(..., features=False)`).
+    features: Prepared | None
     print: ReplayPrint
     #: A probe's distances to the references `SampleCache.decide` compared it with, by their
     #: keys (NaN where cut short), so that once stored as a reference its pair distances to
@@ -92,6 +93,12 @@ class Sample:
 
     def __repr__(self) -> str:
         return f"Sample(key={self.key!r})"
+
+    @property
+    def prepared(self) -> Prepared:
+        if self.features is None:
+            raise ValueError("This sample was loaded for the replay rule only.")
+        return self.features
 
 
 def sample(key: Hashable, c: Capture) -> Sample:
@@ -131,10 +138,13 @@ class SampleCache:
         self._samples: _Lru[Hashable, Sample] = _Lru(samples)
         self._pairs: _Lru[tuple[Hashable, Hashable], FloatArray] = _Lru(pairs)
 
-    def get(self, key: Hashable, load: Callable[[], Capture]) -> Sample:
+    def get(self, key: Hashable, load: Callable[[], Capture], *, features: bool = True) -> Sample:
+        """`features=False`: only the replay print is needed (a recent signed sample), so a
+        row not seen before costs no feature computation."""
         hit = self._samples.get(key)
-        if hit is None:
-            hit = sample(key, load())
+        if hit is None or (features and hit.features is None):
+            c = load()
+            hit = sample(key, c) if features else Sample(key, None, replay_print(c))
             self._samples.put(key, hit)
         return hit
 

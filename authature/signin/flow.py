@@ -601,7 +601,10 @@ class SignInFlow:
             self.observer.before_verify(repos, user.identifier)
         signatures = repos.signatures
         references = [self._sample(repos, s) for s in signatures.reference_refs(user.pk)]
-        recent = [self._sample(repos, s) for s in signatures.recent_signed_refs(user.pk, 20)]
+        recent = [
+            self._sample(repos, s, features=False)
+            for s in signatures.recent_signed_refs(user.pk, 20)
+        ]
         return _VerifyInputs(user.pk, tuple(references), tuple(recent))
 
     def _verify(self, handle: str, capture: Capture, inputs: _VerifyInputs) -> Outcome:
@@ -684,7 +687,7 @@ class SignInFlow:
     def _unseal(self, pk: int, sealed: bytes) -> Capture:
         return decode_capture(self.keys.unseal(sealed, _signature_aad(pk)))
 
-    def _sample(self, repos: Repos, ref: SignatureRef) -> Sample:
+    def _sample(self, repos: Repos, ref: SignatureRef, *, features: bool = True) -> Sample:
         """A stored row's derived data; its sealed data is read, decrypted and decoded only the
         first time this process sees the row."""
 
@@ -693,7 +696,7 @@ class SignInFlow:
             assert row is not None  # listed in this transaction
             return self._unseal(row.pk, row.sealed)
 
-        return self.samples.get(_sample_key(ref.pk, ref.tag), load)
+        return self.samples.get(_sample_key(ref.pk, ref.tag), load, features=features)
 
     def signature_capture(self, signature_pk: int) -> Capture | None:
         with self.uow.read() as repos:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from authature.biometrics import capture as capture_module
 from authature.biometrics.capture import (
     MAX_POINTS,
     MAX_STROKES,
@@ -202,3 +203,29 @@ def test_decode_refuses_truncated_data(make_payload: Any) -> None:
     body = zlib.decompress(blob[4:])
     with pytest.raises(CaptureError):
         decode_capture(blob[:4] + zlib.compress(body[:-8]))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [True, "1", None, 2**80, 10**400, -0.0, math.nan, math.inf, 3, [1], 1.5, 2**53 + 1],
+)
+@pytest.mark.parametrize("column", range(4))
+def test_the_numpy_path_reads_points_as_the_checking_loop_does(
+    make_payload: Any, value: Any, column: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain JSON strokes are read in a few numpy calls; anything unusual goes through the
+    point-by-point loop, which names the problem: the results are the same either way."""
+    payload = _payload(make_payload)
+    payload["strokes"][0][1][column] = value
+    payload["strokes"][-1][-1] = [3, 4, payload["strokes"][-1][-1][2], 0]  # ints are numbers
+
+    def outcome() -> Any:
+        try:
+            c = parse_capture(copy.deepcopy(payload))
+        except CaptureError as exc:
+            return str(exc)
+        return [s.tobytes() for s in c.strokes], c.duration_ms
+
+    fast = outcome()
+    monkeypatch.setattr(capture_module, "_plain_rows", lambda raw: None)
+    assert outcome() == fast

@@ -51,8 +51,10 @@ def test_decisions_equal_the_verifiers_own(user: int) -> None:
     probes.append(refs[2])  # a replay of a reference
     ref_samples = [cache.get(("ref", i), functools.partial(_same, c)) for i, c in enumerate(refs)]
     recent_samples = [
-        cache.get(("recent", i), functools.partial(_same, c)) for i, c in enumerate(recent)
+        cache.get(("recent", i), functools.partial(_same, c), features=False)
+        for i, c in enumerate(recent)
     ]
+    assert all(r.features is None for r in recent_samples)  # the replay rule needs no more
     reasons = set()
     for probe in probes:
         got = cache.decide(sample(None, probe), ref_samples, recent_samples)
@@ -94,6 +96,23 @@ def test_an_adopted_probe_brings_exactly_the_pair_distances_a_rebuild_gives(user
         want = verifier.template([_load(user, k) for k in (*range(n - 4, n), n)]).mutual
         assert np.array_equal(cache.template(refs).mutual, want)
         assert np.array_equal(SampleCache(verifier).template(refs).mutual, want)
+
+
+def test_a_replay_only_sample_gains_its_features_when_asked_for_them() -> None:
+    cache = SampleCache(Verifier())
+    loads: list[int] = []
+
+    def load() -> Capture:
+        loads.append(1)
+        return _load(4, 1)
+
+    only_print = cache.get("k", load, features=False)
+    with pytest.raises(ValueError):
+        only_print.prepared  # noqa: B018
+    full = cache.get("k", load)
+    assert full.prepared is not None and full.print.stroke_count == only_print.print.stroke_count
+    assert cache.get("k", load, features=False) is full
+    assert len(loads) == 2
 
 
 def test_samples_are_loaded_once_and_show_no_data() -> None:
