@@ -140,6 +140,10 @@ def unsupported_grant_type(
     return OAuthError("unsupported_grant_type", description, 400)
 
 
+#: RFC 6750 3.1: the challenge of a bearer-protected resource that refused the token.
+BEARER_INVALID_TOKEN = 'Bearer realm="authature", error="invalid_token"'  # noqa: S105 - a header
+
+
 def invalid_token(
     description: str = "The token is revoked, expired or invalid; have the user sign in again.",
 ) -> OAuthError:

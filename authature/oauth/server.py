@@ -312,7 +312,16 @@ class OAuthServer:
     # -- resource checks ---------------------------------------------------------------------
 
     def verify_token(self, token: str | None, query: Mapping[str, str]) -> None:
-        """SPEC 3.3: live, of that client, carrying that scope, and on that device."""
+        """SPEC 3.3: live, of that client, carrying that scope, and on that device. A refused
+        token is answered with RFC 6750 3's challenge, as userinfo does."""
+        try:
+            self._verify_token(token, query)
+        except errors.OAuthError as exc:
+            if exc.error == "invalid_token":
+                exc.headers["WWW-Authenticate"] = errors.BEARER_INVALID_TOKEN
+            raise
+
+    def _verify_token(self, token: str | None, query: Mapping[str, str]) -> None:
         client_id = query.get("client_id")
         if not client_id:
             raise errors.invalid_request("client_id is required.")

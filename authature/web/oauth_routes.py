@@ -31,7 +31,9 @@ def bearer_token(authorization: str | None, query: Mapping[str, str]) -> str:
             "Send the access token in the Authorization header only, not in the query string."
         )
     if scheme.lower() != "bearer" or not value.strip():
-        raise errors.invalid_token("A bearer token is required in the Authorization header.")
+        error = errors.invalid_token("A bearer token is required in the Authorization header.")
+        error.headers["WWW-Authenticate"] = 'Bearer realm="authature"'  # RFC 6750 3
+        raise error
     return value.strip()
 
 

@@ -13,6 +13,8 @@ from authature.oauth.errors import OAuthError
 JSON_TYPE = "application/json; charset=utf-8"
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: A JSON answer is never to be sniffed into HTML by a browser that is shown it.
+_JSON_HEADERS = {**NO_STORE, "X-Content-Type-Options": "nosniff"}
 
 
 class json_body(bytes):  # noqa: N801 - used like a function
@@ -30,7 +32,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(
         body if isinstance(body, json_body) else _encode(body),
         status_code=status,
-        headers={**NO_STORE, **(headers or {})},
+        headers={**_JSON_HEADERS, **(headers or {})},
         media_type=JSON_TYPE,
     )
 

@@ -82,7 +82,7 @@ async def userinfo(request: Request) -> Response:
         claims = await _services(request).call(_oauth(request).userinfo, token)
     except errors.OAuthError as exc:
         if exc.error == "invalid_token":  # RFC 6750 3.1
-            exc.headers["WWW-Authenticate"] = 'Bearer realm="authature", error="invalid_token"'
+            exc.headers["WWW-Authenticate"] = errors.BEARER_INVALID_TOKEN
         raise
     return json_response(claims)
 

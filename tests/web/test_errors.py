@@ -343,8 +343,13 @@ def test_invalid_token_is_400(server: LiveServer) -> None:
         for header in (f"Bearer {'0' * 64}", "Bearer", f"Bearer {'x' * 300}", "Basic abc"):
             r = http.get("/oauth/token", params=query, headers={"Authorization": header})
             assert_json_error(r, 400, "invalid_token")
+            assert r.headers["www-authenticate"].startswith('Bearer realm="authature"')
+            assert r.headers["x-content-type-options"] == "nosniff"
+        wrong = http.get("/oauth/token", params=query, headers=bearer("0" * 64))
+        assert 'error="invalid_token"' in wrong.headers["www-authenticate"]  # RFC 6750 3.1
         missing = http.get("/oauth/token", params=query)
         assert_json_error(missing, 400, "invalid_token")
+        assert missing.headers["www-authenticate"] == 'Bearer realm="authature"'
 
 
 # -- where errors go: the authorize endpoint never redirects to an unverified URI ------------
