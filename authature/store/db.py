@@ -208,3 +208,17 @@ def upgrade(database: Database) -> None:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+
+
+def is_database_unreachable(exc: Exception) -> bool:
+    """A failure to get a working connection (not a failing statement): a 503, not a 500.
+
+    SQLAlchemy raises a DBAPIError without a statement when connecting fails, marks one
+    `connection_invalidated` when the connection dropped mid-use, and raises its TimeoutError
+    when the pool is exhausted (overloaded).
+    """
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and (
+        exc.connection_invalidated or exc.statement is None
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -22,6 +21,7 @@ from authature.oauth.authorize import authorization_redirect
 from authature.oauth.clients import is_native_redirect
 from authature.oauth.ports import Clock
 from authature.signin.flow import SignInPageGone
+from authature.store.db import is_database_unreachable
 from authature.web import oauth_routes, payment_routes, signin_routes, standard_routes
 from authature.web.fastpath import TokenCheckFastPath
 from authature.web.metrics import MetricsMiddleware, metrics_endpoint
@@ -77,25 +77,11 @@ async def handle_oauth_error(request: Request, exc: Exception) -> Response:
 _DATABASE_RETRY_AFTER_SECONDS = 30
 
 
-def _is_database_unreachable(exc: Exception) -> bool:
-    """A failure to get a working connection (not a failing statement): a 503, not a 500.
-
-    SQLAlchemy raises a DBAPIError without a statement when connecting fails, marks one
-    `connection_invalidated` when the connection dropped mid-use, and raises its TimeoutError
-    when the pool is exhausted (overloaded).
-    """
-    if isinstance(exc, sa_exc.TimeoutError):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and (
-        exc.connection_invalidated or exc.statement is None
-    )
-
-
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Anything unexpected leaves as server_error (or temporarily_unavailable when the database
     cannot be reached); the details go to the log only."""
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    if _is_database_unreachable(exc):
+    if is_database_unreachable(exc):
         error = errors.temporarily_unavailable("The service is temporarily unavailable.")
         error.headers["Retry-After"] = str(_DATABASE_RETRY_AFTER_SECONDS)
     else:

@@ -31,6 +31,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authature.oauth import errors
+from authature.store.db import is_database_unreachable
 from authature.web.forms import single_items
 from authature.web.metrics import Metrics
 from authature.web.oauth_routes import TOKEN_OK, bearer_token
@@ -72,6 +73,9 @@ class TokenCheckFastPath:
         status = 500
         try:
             status = await self._answer(scope, receive, send)
+        except Exception as exc:  # answered by the app's last-resort handler, as in metrics.py
+            status = 503 if is_database_unreachable(exc) else 500
+            raise
         finally:
             seconds = time.perf_counter() - started
             metrics.answered(str(scope["method"]), _PATH, str(status), seconds)

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authature.oauth.ports import Repos
+from authature.store.db import is_database_unreachable
 
 __all__ = ["Metrics", "MetricsMiddleware", "MetricsObserver", "metrics_endpoint"]
 
@@ -150,6 +151,11 @@ class MetricsMiddleware:
 
         try:
             await self.app(scope, receive, send_and_note)
+        except Exception as exc:
+            # Answered outside this middleware by the app's last-resort handler: as it does,
+            # count an unreachable database as 503, anything else as 500.
+            status = 503 if is_database_unreachable(exc) else 500
+            raise
         finally:
             seconds = time.perf_counter() - started
             self.metrics.answered(

@@ -39,8 +39,16 @@ def test_postgres_going_away_is_503_and_coming_back_needs_no_restart(
         assert down.headers["retry-after"].isdigit()
         assert "psycopg" not in down.text and "connection" not in down.text.lower()
         assert http.get("/healthz").status_code == 503
+        posted = http.post("/oauth/token", auth=("x", "y"), data={"code": "c"})
+        assert posted.status_code == 503, posted.text
 
         own_postgres.start()
         assert http.get("/healthz").status_code == 200
         back = http.get("/oauth/token", params=params, headers=bearer)
         assert (back.status_code, back.json()["error"]) == (400, "invalid_token")
+        # The metrics count the outage's answers as what they were: 503, not 500.
+        counted = http.get("/metrics").text
+        for method in ("GET", "POST"):
+            line = f'method="{method}",route="/oauth/token",status="503"'
+            assert line in counted, counted[-3000:]
+        assert 'status="500"' not in counted
