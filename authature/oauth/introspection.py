@@ -16,6 +16,7 @@ from authature.oauth import errors
 from authature.oauth.oidc import subject_of
 from authature.oauth.ports import AccessTokenRecord, ClientRecord, RefreshTokenRecord, Repos
 from authature.oauth.revocation import read_token, search_order
+from authature.oauth.scopes import held_scopes
 from authature.oauth.token import Hasher
 
 __all__ = ["INACTIVE", "introspect_token"]
@@ -47,7 +48,7 @@ def introspect_token(
         if record is None or record.client_pk != caller.pk:
             return dict(INACTIVE)
         user = repos.users.by_pk(record.user_pk)
-        held = [s for s in record.scopes if s in caller.scopes]
+        held = held_scopes(record.scopes, caller.scopes)
         if user is None or not held:
             return dict(INACTIVE)
         body: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 
 from authature.oauth import errors
 
@@ -11,6 +12,7 @@ __all__ = [
     "SCOPE_SENTENCES",
     "SUPPORTED_SCOPES",
     "UNAVAILABLE_SCOPES",
+    "held_scopes",
     "parse_scope",
     "refuse_unavailable",
 ]
@@ -63,3 +65,10 @@ def refuse_unavailable(scopes: tuple[str, ...]) -> None:
     for scope in scopes:
         if scope in UNAVAILABLE_SCOPES:
             raise errors.invalid_scope(f"The {scope} scope is not available on this server yet.")
+
+
+def held_scopes(granted: Iterable[str], client_scopes: Collection[str]) -> tuple[str, ...]:
+    """The scopes of a grant that still work: those its client is registered for now. An
+    operator who takes a scope from a client (`clients update --scopes`) ends it on every token
+    issued before, for checks, refresh, introspection and payments alike."""
+    return tuple(s for s in granted if s in client_scopes)

@@ -27,7 +27,7 @@ from authature.oauth.ports import (
     UnitOfWork,
 )
 from authature.oauth.revocation import revoke_token
-from authature.oauth.scopes import parse_scope
+from authature.oauth.scopes import held_scopes, parse_scope
 from authature.oauth.token import (
     Hasher,
     IssuedTokens,
@@ -233,7 +233,7 @@ class OAuthServer:
                 # Check the request before using the token up: a refused request (a wider
                 # scope) must not burn it, or the client's next, valid refresh would look like
                 # reuse and revoke the family.
-                held = tuple(s for s in record.scopes if s in client.scopes)
+                held = held_scopes(record.scopes, client.scopes)
                 try:
                     if not held:
                         raise errors.invalid_scope(
@@ -339,7 +339,7 @@ class OAuthServer:
             )
         if any(s not in record.scopes for s in scopes):
             raise errors.invalid_token("The token does not carry the requested scope.")
-        if any(s not in record.client_scopes for s in scopes):
+        if any(s not in held_scopes(record.scopes, record.client_scopes) for s in scopes):
             raise errors.invalid_token(
                 "The client is no longer registered for the requested scope, so its tokens do "
                 "not verify for it while that lasts."
@@ -357,7 +357,7 @@ class OAuthServer:
             record = live_access_token(repos, self.hasher, token, now)
         if record.client_pk != client.pk:
             raise errors.invalid_token("The token was not issued to this client.")
-        if scope not in record.scopes or scope not in client.scopes:
+        if scope not in held_scopes(record.scopes, client.scopes):
             raise errors.invalid_scope(f"The token was not granted the {scope} scope.")
         return record
 

@@ -18,6 +18,7 @@ from authature.config import PaymentSettings
 from authature.oauth import errors
 from authature.oauth.authorize import parse_amount_cents, parse_ref_id
 from authature.oauth.ports import AuthRequestRecord, ClientRecord, Clock, Repos, UserRecord
+from authature.oauth.scopes import held_scopes
 from authature.oauth.server import OAuthServer
 from authature.oauth.token import live_access_token
 from authature.payments.bank import BankGateway, BankUnavailable, FakeBank
@@ -225,14 +226,7 @@ class PaymentService:
             client = repos.clients.by_pk(token.client_pk)
             if client is None or client.client_id != client_id:
                 raise errors.invalid_token("The token was not issued to this client.")
-            if "preapproval" not in token.scopes:
-                raise errors.invalid_token("The token does not carry the preapproval scope.")
-            if "preapproval" not in client.scopes:
-                # As GET /oauth/token: a scope the operator took from the client stops working
-                # on the tokens issued before.
-                raise errors.invalid_token(
-                    "The client is no longer registered for the preapproval scope."
-                )
+            _require_preapproval(token.scopes, client.scopes)
             if token.device_uid and token.device_uid != device_uid:
                 raise errors.invalid_token("The token was issued to another device.")
             user = repos.users.by_pk(token.user_pk)
@@ -289,14 +283,7 @@ class PaymentService:
             token = live_access_token(repos, self.oauth.hasher, token_value, now)
             if token.client_pk != client.pk or token.user_pk != found.user_pk:
                 raise errors.invalid_token("The token was not issued to this client and user.")
-            if "preapproval" not in token.scopes:
-                raise errors.invalid_token("The token does not carry the preapproval scope.")
-            if "preapproval" not in client.scopes:
-                # As GET /oauth/token: a scope the operator took from the client stops working
-                # on the tokens issued before.
-                raise errors.invalid_token(
-                    "The client is no longer registered for the preapproval scope."
-                )
+            _require_preapproval(token.scopes, client.scopes)
             user = repos.users.by_pk(found.user_pk)
             mandate = repos.payments.latest_mandate(found.user_pk, client.pk, "recurrent")
             if user is None or mandate is None or mandate.pk != found.mandate_pk:
@@ -376,6 +363,13 @@ class PaymentService:
             consumer_banned=user.is_locked(now),
             consumer_spent_today_cents=payments.spent_since(user.pk, day_start),
         )
+
+
+def _require_preapproval(granted: tuple[str, ...], client_scopes: frozenset[str]) -> None:
+    if "preapproval" not in granted:
+        raise errors.invalid_token("The token does not carry the preapproval scope.")
+    if "preapproval" not in held_scopes(granted, client_scopes):
+        raise errors.invalid_token("The client is no longer registered for the preapproval scope.")
 
 
 def _device_uid(form: Mapping[str, str]) -> str:
