@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import click
@@ -121,12 +120,9 @@ def _check_threshold(value: float | None) -> float | None:
 
 
 def _default_data() -> Path:
-    configured = os.environ.get("AUTHATURE_SIGNATURE_DATA")
-    if configured:
-        root = Path(configured)
-        folder = root / "svc2004" if (root / "svc2004").is_dir() else root
-    else:
-        folder = Path("../shared/data/svc2004")
+    from .biometrics.svc2004 import signature_data_root
+
+    folder = signature_data_root(Path("../shared/data")) / "svc2004"
     if not folder.is_dir():
         raise click.BadParameter(
             f"{folder} is not a folder; pass --data or set AUTHATURE_SIGNATURE_DATA",

@@ -32,6 +32,7 @@ from authature.biometrics.evaluation import (  # noqa: E402
     plot_det,
     time_verifications,
 )
+from authature.biometrics.svc2004 import signature_data_root  # noqa: E402
 from authature.biometrics.verifier import VECTOR_NAMES  # noqa: E402
 
 
@@ -53,7 +54,9 @@ def run(
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "svc2004"))
+    ap.add_argument(
+        "--data", default=str(signature_data_root(REPO.parent / "shared" / "data") / "svc2004")
+    )
     ap.add_argument("--draws", type=int, default=10)
     ap.add_argument("--write-model", action="store_true")
     ap.add_argument("--references", type=int, default=5, choices=range(2, 11), metavar="2..10")

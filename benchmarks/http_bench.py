@@ -61,7 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from authature.admin import ClientAdmin  # noqa: E402
-from authature.biometrics.svc2004 import to_payload  # noqa: E402
+from authature.biometrics.svc2004 import signature_data_root, to_payload  # noqa: E402
 from authature.config import Settings  # noqa: E402
 from authature.store import models  # noqa: E402
 from authature.web.services import Services, build_services  # noqa: E402
@@ -275,9 +275,7 @@ def deployment_env(folder: Path, database_url: str, kind: str) -> dict[str, str]
 
 
 def signature_folder() -> Path:
-    configured = os.environ.get("AUTHATURE_SIGNATURE_DATA")
-    folder = Path(configured) if configured else REPO.parent / "shared" / "data"
-    return folder / "svc2004" / "Task2"
+    return signature_data_root(REPO.parent / "shared" / "data") / "svc2004" / "Task2"
 
 
 def capture(writer: int, sample: int, slower: float = 1.0) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from authature.biometrics.evaluation import (  # noqa: E402
+    Model,
     Protocol,
     Scores,
     SignatureSet,
@@ -46,6 +48,7 @@ from authature.biometrics.evaluation import (  # noqa: E402
     train_model,
 )
 from authature.biometrics.features import CHANNELS  # noqa: E402
+from authature.biometrics.svc2004 import signature_data_root  # noqa: E402
 from authature.biometrics.verifier import score_vector  # noqa: E402
 
 Key = tuple[int, int]
@@ -117,21 +120,24 @@ def trials(
     )
 
 
+def _folds(
+    data: SignatureSet, x: np.ndarray, kind: np.ndarray, user_of: np.ndarray
+) -> Iterator[tuple[np.ndarray, Model]]:
+    """For each half of the users: the mask of its trials and the model learnt on the other."""
+    half = len(data.users) // 2
+    halves = (data.users[:half], data.users[half:])
+    for train_users, test_users in (halves, halves[::-1]):
+        train = np.isin(user_of, train_users)
+        scores = Scores(x[train], kind[train], user_of[train], np.ones(int(train.sum()), bool))
+        yield np.isin(user_of, test_users), train_model(scores, "drift", "")
+
+
 def _held_out(
     data: SignatureSet, x: np.ndarray, kind: np.ndarray, user_of: np.ndarray
 ) -> tuple[list[float], list[float], list[float]]:
     """Skilled EER, per-user mean skilled EER and random EER of each held-out half."""
-    half = len(data.users) // 2
-    halves = (data.users[:half], data.users[half:])
     out: tuple[list[float], list[float], list[float]] = ([], [], [])
-    for train_users, test_users in (halves, halves[::-1]):
-        train = np.isin(user_of, train_users)
-        test = np.isin(user_of, test_users)
-        model = train_model(
-            Scores(x[train], kind[train], user_of[train], np.ones(int(train.sum()), bool)),
-            "drift",
-            "",
-        )
+    for test, model in _folds(data, x, kind, user_of):
         s = x[test] @ model.weights + model.bias
         k = kind[test]
         out[0].append(eer(s[k == "genuine"], s[k == "skilled"])[0])
@@ -142,7 +148,9 @@ def _held_out(
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "svc2004"))
+    ap.add_argument(
+        "--data", default=str(signature_data_root(REPO.parent / "shared" / "data") / "svc2004")
+    )
     ap.add_argument("--task", type=int, choices=(1, 2), default=2)
     args = ap.parse_args()
     data = SignatureSet(Path(args.data) / f"Task{args.task}")
@@ -158,20 +166,12 @@ def main() -> None:
             f"{50 * sum(um):10.2f}{50 * sum(rd):8.2f}"
         )
     draws, x, kind, user_of, draw_of = trials(data, SPLITS[0][1], SPLITS[0][2])
-    half = len(data.users) // 2
-    halves = (data.users[:half], data.users[half:])
     shifts = ("none", "genuine median per writer", "genuine median per draw")
     shifts += ("skilled median per writer", "midpoint per writer")
     rates: dict[str, list[float]] = {name: [] for name in shifts}
     predictors: dict[str, list[float]] = {"genuine": [], "loo": [], "session1": []}
-    for train_users, test_users in (halves, halves[::-1]):
-        train = np.isin(user_of, train_users)
-        test = np.isin(user_of, test_users)
-        model = train_model(
-            Scores(x[train], kind[train], user_of[train], np.ones(int(train.sum()), bool)),
-            "drift",
-            "",
-        )
+    for test, model in _folds(data, x, kind, user_of):
+        test_users = {int(u) for u in np.unique(user_of[test])}
         s = x @ model.weights + model.bias
         for name in shifts:
             shifted = s.copy()

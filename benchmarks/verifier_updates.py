@@ -37,6 +37,7 @@ from authature.biometrics.evaluation import (  # noqa: E402
     rates_at,
     train_model,
 )
+from authature.biometrics.svc2004 import signature_data_root  # noqa: E402
 from authature.biometrics.verifier import (  # noqa: E402
     DEFAULT_THRESHOLD,
     TEMPLATE_UPDATE_MARGIN,
@@ -86,7 +87,9 @@ def replay(
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "svc2004"))
+    ap.add_argument(
+        "--data", default=str(signature_data_root(REPO.parent / "shared" / "data") / "svc2004")
+    )
     ap.add_argument("--task", type=int, choices=(1, 2), default=2)
     ap.add_argument("--margin", type=float, default=TEMPLATE_UPDATE_MARGIN)
     args = ap.parse_args()

@@ -14,6 +14,7 @@ described in the data README and handled here so that every converted file passe
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "list_files",
     "list_users",
     "load_signature",
+    "signature_data_root",
     "skilled_forgery_files",
     "to_payload",
 ]
@@ -42,6 +44,16 @@ _MARGIN_PX = 10.0
 #: Sample numbers of genuine signatures and skilled forgeries in SVC2004.
 GENUINE = range(1, 21)
 SKILLED = range(21, 41)
+#: The folder holding ``svc2004/`` (README): one rule for the CLI, the benchmarks and the tests.
+SIGNATURE_DATA_ENV = "AUTHATURE_SIGNATURE_DATA"
+
+
+def signature_data_root(fallback: Path) -> Path:
+    """``$AUTHATURE_SIGNATURE_DATA`` when set, else ``fallback`` (normally ``../shared/data``)."""
+    configured = os.environ.get(SIGNATURE_DATA_ENV)
+    return Path(configured) if configured else fallback
+
+
 _NAME = re.compile(r"^U(\d+)S(\d+)\.TXT$", re.IGNORECASE)
 
 

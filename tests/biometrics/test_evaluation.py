@@ -144,3 +144,15 @@ def test_cli_references_option_sets_the_enrollment_size(svc: Path, tmp_path: Pat
     assert json.loads(out.read_text())["protocol"]["references"].startswith("3 drawn")
     refused = CliRunner().invoke(eval_command, [*args, "--references", "11"])
     assert refused.exit_code != 0
+
+
+def test_cli_finds_the_data_through_the_environment(
+    svc: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # ../shared/data is not beside this folder
+    monkeypatch.setenv("AUTHATURE_SIGNATURE_DATA", str(svc.parent))
+    found = CliRunner().invoke(eval_command, ["--users", "1-2", "--draws", "1"])
+    assert found.exit_code == 0, found.output
+    monkeypatch.setenv("AUTHATURE_SIGNATURE_DATA", str(tmp_path))
+    missing = CliRunner().invoke(eval_command, ["--users", "1-2", "--draws", "1"])
+    assert missing.exit_code == 2 and "AUTHATURE_SIGNATURE_DATA" in missing.output

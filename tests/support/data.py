@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from authature.biometrics.svc2004 import signature_data_root
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def signature_data_dir() -> Path:
-    configured = os.environ.get("AUTHATURE_SIGNATURE_DATA")
-    folder = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
+    folder = signature_data_root(REPO_ROOT.parent / "shared" / "data")
     if not (folder / "svc2004").is_dir():
         reason = (
             f"SVC2004 signature data not found at {folder} "
