@@ -11,7 +11,7 @@ from pathlib import Path
 
 from authature.oauth.clients import matches_redirect_uri
 from authature.oauth.ports import ClientRecord, UserRecord
-from authature.oauth.scopes import KNOWN_SCOPES, SUPPORTED_SCOPES, UNAVAILABLE_SCOPES
+from authature.oauth.scopes import KNOWN_SCOPES, SUPPORTED_SCOPES
 from authature.plaintext import text_problem
 from authature.security.keys import Keys
 from authature.store.repositories import SqlUnitOfWork
@@ -123,13 +123,6 @@ def _check_scopes(scopes: Sequence[str]) -> list[str]:
     unknown = [s for s in cleaned if s not in KNOWN_SCOPES]
     if unknown or not cleaned:
         raise AdminError(f"Scopes must be among {', '.join(SUPPORTED_SCOPES)}.")
-    unavailable = [s for s in cleaned if s in UNAVAILABLE_SCOPES]
-    if unavailable:
-        # Authorization requests for them are refused, so such a client could never sign in.
-        raise AdminError(
-            f"The scope {unavailable[0]} is not available yet; "
-            f"choose among {', '.join(SUPPORTED_SCOPES)}."
-        )
     return list(dict.fromkeys(cleaned))
 
 

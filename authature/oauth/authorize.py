@@ -15,7 +15,7 @@ from authature.oauth import errors
 from authature.oauth.clients import is_native_redirect, validate_redirect_uri
 from authature.oauth.pkce import check_challenge
 from authature.oauth.ports import ClientRecord, ClientStore
-from authature.oauth.scopes import parse_scope, refuse_unavailable
+from authature.oauth.scopes import parse_scope
 from authature.plaintext import text_problem
 
 __all__ = ["AuthorizationRequest", "authorization_redirect", "parse_authorization_request"]
@@ -136,8 +136,6 @@ def _parse_trusted(
         raise errors.unsupported_response_type()
     if not state:
         raise errors.missing_state()
-    # Unavailable first: saying "not available yet" is more useful than "not allowed".
-    refuse_unavailable(parse_scope(params.get("scope")))
     scopes = parse_scope(params.get("scope"), client.scopes)
     challenge, method = check_challenge(
         params.get("code_challenge"), params.get("code_challenge_method")

@@ -11,18 +11,13 @@ __all__ = [
     "KNOWN_SCOPES",
     "SCOPE_SENTENCES",
     "SUPPORTED_SCOPES",
-    "UNAVAILABLE_SCOPES",
     "held_scopes",
     "parse_scope",
-    "refuse_unavailable",
 ]
 
 KNOWN_SCOPES = ("capture", "authenticate", "preapproval", "payment", "openid")
 
-# Scopes the server knows but cannot grant yet: asking for them is refused rather than granting
-# something the server cannot honour. Empty since payments (SPEC 3.5-3.6) exist.
-UNAVAILABLE_SCOPES: frozenset[str] = frozenset()
-SUPPORTED_SCOPES = tuple(s for s in KNOWN_SCOPES if s not in UNAVAILABLE_SCOPES)
+SUPPORTED_SCOPES = KNOWN_SCOPES  # every scope of SPEC 1 (and openid) is granted
 
 SCOPE_SENTENCES = {
     # SPEC 1: basic contact details come back with every token, so each sentence says so.
@@ -59,12 +54,6 @@ def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple
         if part not in seen:
             seen.append(part)
     return tuple(seen)
-
-
-def refuse_unavailable(scopes: tuple[str, ...]) -> None:
-    for scope in scopes:
-        if scope in UNAVAILABLE_SCOPES:
-            raise errors.invalid_scope(f"The {scope} scope is not available on this server yet.")
 
 
 def held_scopes(granted: Iterable[str], client_scopes: Collection[str]) -> tuple[str, ...]:
