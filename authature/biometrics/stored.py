@@ -137,6 +137,10 @@ class SampleCache:
         self.verifier = verifier
         self._samples: _Lru[Hashable, Sample] = _Lru(samples)
         self._pairs: _Lru[tuple[Hashable, Hashable], FloatArray] = _Lru(pairs)
+        # Whole reference sets too: a user's set changes only when a sample joins it, and a
+        # kept Template keeps what it derived on first use (`Template.mutual_at`, for probes
+        # without pressure against pen references), instead of deriving it on every sign-in.
+        self._templates: _Lru[tuple[Hashable, ...], Template] = _Lru(max(1, pairs // 32))
 
     def get(self, key: Hashable, load: Callable[[], Capture], *, features: bool = True) -> Sample:
         """`features=False`: only the replay print is needed (a recent signed sample), so a
@@ -161,6 +165,10 @@ class SampleCache:
 
     def template(self, refs: Sequence[Sample]) -> Template:
         """As `Verifier.template` builds it, reusing the pair distances already known."""
+        key = tuple(r.key for r in refs)
+        known = self._templates.get(key)
+        if known is not None:
+            return known
         k = len(refs)
         mutual = np.zeros((len(CHANNELS), k, k))
         for i in range(k):
@@ -178,7 +186,9 @@ class SampleCache:
                     )
                     self._pairs.put(pair, d)
                 mutual[:, i, j] = mutual[:, j, i] = d
-        return Template(tuple(r.prepared for r in refs), mutual)
+        built = Template(tuple(r.prepared for r in refs), mutual)
+        self._templates.put(key, built)
+        return built
 
     def decide(
         self, probe: Sample, references: Sequence[Sample], recent: Sequence[Sample]

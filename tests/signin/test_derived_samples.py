@@ -126,3 +126,30 @@ def test_samples_are_loaded_once_and_show_no_data() -> None:
     first = cache.get((1, b"x"), load)
     assert cache.get((1, b"x"), load) is first and len(loads) == 1
     assert "x=" not in repr(first) and "xy" not in repr(first.print)
+
+
+def test_a_reference_set_is_prepared_once_with_what_it_derives() -> None:
+    # A mouse probe against pen references re-measures the writer's spread without pressure
+    # (`Template.mutual_at`); the kept set keeps that, so the next sign-in does not redo it.
+    from authature.biometrics.svc2004 import to_payload
+
+    def flat(n: int) -> Capture:
+        from authature.biometrics.capture import parse_capture
+
+        payload = to_payload(svc2004_path(4, n))
+        strokes = payload["strokes"]
+        assert isinstance(strokes, list)
+        payload["strokes"] = [[[x, y, t, 0.5] for x, y, t, _ in s] for s in strokes]
+        return parse_capture(payload)
+
+    verifier = Verifier()
+    cache = SampleCache(verifier)
+    refs = [cache.get(n, functools.partial(_load, 4, n)) for n in range(1, 6)]
+    probe = sample("probe", flat(12))
+    first = cache.decide(probe, refs, [])
+    kept = cache.template(refs)
+    assert cache.template(refs) is kept and kept.narrowed  # derived once, kept
+    assert cache.decide(probe, refs, []) == first
+    assert first.score == pytest.approx(
+        verifier.verify([_load(4, n) for n in range(1, 6)], flat(12)).score
+    )
