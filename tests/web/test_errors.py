@@ -173,14 +173,16 @@ def test_unsupported_response_type_redirects(server: LiveServer) -> None:
 
 @pytest.mark.parametrize(
     "scope",
-    ["bogus", "payment", "authenticate,Capture", "", "authenticate%20x"],
-    ids=["unknown", "not-allowed", "case", "empty", "malformed"],
+    ["bogus", "payment", "authenticate,Capture", "", "authenticate%20x", ",", " , "],
+    ids=["unknown", "not-allowed", "case", "empty", "malformed", "comma", "separators"],
 )
 def test_invalid_scope_redirects(server: LiveServer, scope: str) -> None:
     client = register(server)
     with server.http() as http:
         r = http.get(_authorize(client.client_id, scope=scope))
-        assert_redirect_error(server, r, "invalid_scope")
+        params = assert_redirect_error(server, r, "invalid_scope")
+        if scope == "bogus":  # names the scopes there are
+            assert "use capture, authenticate" in params["error_description"][0]
 
 
 def test_invalid_scope_at_the_token_endpoint_when_asking_for_more(
@@ -484,6 +486,7 @@ def test_payment_scopes_need_a_client_registered_for_them(server: LiveServer, sc
         r = http.get(_authorize(client.client_id, scope=scope, ref_id="o-1", amount="100"))
         params = assert_redirect_error(server, r, "invalid_scope")
         assert "may not request" in params["error_description"][0]
+        assert "registered for authenticate" in params["error_description"][0]  # what it may
         metadata = http.get("/.well-known/oauth-authorization-server").json()
         assert scope in metadata["scopes_supported"]
 

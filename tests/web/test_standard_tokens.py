@@ -137,6 +137,8 @@ def test_only_s256_challenges_are_accepted(server: LiveServer, params: dict[str,
         )
     assert r.status_code == 302
     assert redirect_params(r)["error"] == "invalid_request"
+    if params == {"code_challenge": "x" * 43}:  # say what to send, not that plain is refused
+        assert "Send code_challenge_method=S256" in redirect_params(r)["error_description"]
 
 
 def test_public_client_must_use_pkce_and_needs_no_secret(server: LiveServer) -> None:
