@@ -7,14 +7,55 @@ an exception text or a repr: it is a bank account number, personal data.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
+import pycountry
 from schwifty import IBAN
 from schwifty import exceptions as iban_errors
 
 __all__ = ["BankDetails", "masked_iban", "read_bank_details"]
 
 _HOLDER_MAX = 70  # SEPA's limit for a debtor name (pain.008 Nm)
+# What people put between the groups of an IBAN, or what copying it from a PDF or a web page
+# brings along: spaces, hyphens, dots and invisible format characters (zero-width space,
+# direction marks, BOM). None of them can be part of an IBAN, so they are dropped.
+_SEPARATORS = frozenset("-.\u2010\u2011\u2012\u2013")
+_EXAMPLE = "DE89 3704 0044 0532 0130 00"
+
+
+def _compact(raw: str) -> str:
+    return "".join(
+        c
+        for c in raw
+        if not c.isspace() and c not in _SEPARATORS and unicodedata.category(c) != "Cf"
+    ).upper()
+
+
+def _character_problem(compact: str) -> str | None:
+    """A sentence naming the first character that cannot be in an IBAN (never the IBAN)."""
+    for c in compact:
+        if not (c.isascii() and c.isalnum()):
+            name = unicodedata.name(c, "").lower() or "an unprintable character"
+            shown = f"'{c}' ({name})" if c.isprintable() else name
+            return (
+                f"An IBAN has only letters A-Z and digits 0-9; yours contains {shown}. "
+                f"Please type it like {_EXAMPLE}."
+            )
+    return None
+
+
+def _unknown_country(compact: str) -> str:
+    country = pycountry.countries.get(alpha_2=compact[:2]) if compact[:2].isalpha() else None
+    if country is not None:
+        return (
+            f"{country.name} ({country.alpha_2}) does not use IBANs, and SEPA direct debits need "
+            "an account in the SEPA zone (its IBAN begins with two letters such as DE, FR or BE)."
+        )
+    return (
+        "That IBAN does not start with a known country code: it should begin with two "
+        "letters such as DE, FR or BE."
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -42,18 +83,21 @@ def read_bank_details(raw_iban: str, raw_holder: str) -> BankDetails | str:
         return "Please enter the name of the account holder as your bank knows it."
     if len(holder) > _HOLDER_MAX or any(not c.isprintable() for c in holder):
         return f"The account holder's name must be at most {_HOLDER_MAX} ordinary characters."
-    compact = "".join(raw_iban.split()).upper()
+    compact = _compact(raw_iban)
     if not compact:
-        return "Please enter your IBAN, like DE89 3704 0044 0532 0130 00."
-    if len(compact) > 34 or not compact.isascii() or not compact.isalnum():
-        return "An IBAN has only letters and digits (at most 34), like DE89 3704 0044 0532 0130 00."
+        return f"Please enter your IBAN, like {_EXAMPLE}."
+    problem = _character_problem(compact)
+    if problem is not None:
+        return problem
+    if len(compact) > 34:
+        return (
+            f"An IBAN has at most 34 letters and digits; yours has {len(compact)}. "
+            "Please copy it again from your bank statement."
+        )
     try:
         iban = IBAN(compact)
     except iban_errors.InvalidCountryCode:
-        return (
-            "That IBAN does not start with a known country code: it should begin with two "
-            "letters such as DE, FR or BE."
-        )
+        return _unknown_country(compact)
     except iban_errors.InvalidLength:
         return (
             "That IBAN has the wrong number of characters for its country. "

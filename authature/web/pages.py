@@ -39,7 +39,9 @@ def signin_page(flow: SignInFlow, handle: str) -> PageModel | None:
         return None
 
 
-def render_signin(request: Request, page: PageModel | None, status: int = 200) -> Response:
+def render_signin(
+    request: Request, page: PageModel | None, status: int = 200, typed_iban: str = ""
+) -> Response:
     if page is None:
         return render_page(
             request,
@@ -55,7 +57,7 @@ def render_signin(request: Request, page: PageModel | None, status: int = 200) -
     return render_page(
         request,
         "signin.html",
-        {"page": page},
+        {"page": page, "typed_iban": typed_iban if page.step == "bank" else ""},
         status=status,
         frame_origins=frame,
         form_targets=[origin] if origin else [],

@@ -24,10 +24,16 @@ def _services(request: Request) -> Services:
     return services
 
 
-async def _render(request: Request, handle: str, status: int = 200) -> Response:
-    """Inline with SQLite, in a thread with PostgreSQL (`Services.call`), then rendered."""
+async def _render(
+    request: Request, handle: str, status: int = 200, typed_iban: str = ""
+) -> Response:
+    """Inline with SQLite, in a thread with PostgreSQL (`Services.call`), then rendered.
+
+    ``typed_iban``: a refused IBAN goes back into its field in this one answer, so that a typo
+    can be corrected; it is never stored (a bank account number is personal data).
+    """
     page = await _services(request).call(signin_page, _flow(request), handle)
-    return render_signin(request, page, status)
+    return render_signin(request, page, status, typed_iban=typed_iban)
 
 
 async def show(request: Request) -> Response:
@@ -76,10 +82,16 @@ async def _post(request: Request, step: str) -> Response:
             form.get("last_name"),
             form.get("mobile"),
         )
-    return await _answer(request, handle, outcome)
+    typed_iban = form.get("iban", "")[:_IBAN_FIELD_MAX] if step == "bank" else ""
+    return await _answer(request, handle, outcome, typed_iban)
 
 
-async def _answer(request: Request, handle: str, outcome: Outcome) -> Response:
+_IBAN_FIELD_MAX = 42  # the field's maxlength: 34 characters and their spaces
+
+
+async def _answer(
+    request: Request, handle: str, outcome: Outcome, typed_iban: str = ""
+) -> Response:
     if outcome.native_json is not None:
         return json_response(outcome.native_json, outcome.status)
     if outcome.redirect_to is not None:
@@ -87,7 +99,7 @@ async def _answer(request: Request, handle: str, outcome: Outcome) -> Response:
         # after a 303); no-store, as the URL carries the code.
         return RedirectResponse(outcome.redirect_to, status_code=302, headers=NO_STORE)
     if outcome.status == 400:
-        return await _render(request, handle, status=400)
+        return await _render(request, handle, status=400, typed_iban=typed_iban)
     return RedirectResponse(f"/signin/{handle}", status_code=303)
 
 

@@ -4,6 +4,7 @@ documented pre-authorize (SPEC 3.5) and capture (SPEC 3.6) with their refusals (
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from pathlib import Path
 
@@ -45,21 +46,50 @@ def test_bad_iban_is_refused_with_a_sentence_and_nothing_is_stored(
             ("DE89 3704 0044 0532 0130 01", "check digits do not match"),
             ("XX89 3704 0044 0532 0130 00", "known country code"),
             ("DE89 3704 0044 0532 0130", "wrong number of characters"),
-            ("DE89-3704!", "only letters and digits"),
+            ("DE89-3704!", "yours contains '!' (exclamation mark)"),
+            ("US64 SVBK US6S 3300 9588 79", "United States (US) does not use IBANs"),
             ("BR18 0036 0305 0000 1000 9795 493C 1", "outside the SEPA zone"),
             ("", "Please enter your IBAN"),
         ]:
             result = submit_bank(http, page, iban=iban)
             assert isinstance(result, Page)
             assert result.status_code == 400
-            assert sentence in result.status, result.status
+            assert sentence in html.unescape(result.status), result.status
             assert 'data-testid="bank-form"' in result.html
+            # What was typed stays in the field (this answer only), so a typo can be mended.
+            assert f'value="{html.escape(iban)}"' in result.html
             page = result
+        # ... and is not stored: the page shown again afterwards has an empty field.
+        again = http.get(page.url)
+        assert again.status_code == 200 and 'id="iban"' in again.text
+        assert "BR18" not in again.text
+        page = Page(page.url, again.text, again.status_code)  # the fresh page's nonce
         result = submit_bank(http, page, holder="  ")
         assert isinstance(result, Page) and "account holder" in result.status
     assert _count(live_server, models.BankAccount) == 0
     assert _count(live_server, models.Mandate) == 0
     assert _count(live_server, models.User) == 0
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "DE89-3704-0044-0532-0130-00",  # hyphens between the groups
+        "de89.3704.0044.0532.0130.00",  # dots, lower case
+        "DE89\u200b3704\u00a00044 0532\u200e0130 00",  # copied from a web page or a PDF
+    ],
+)
+def test_an_iban_typed_with_separators_or_invisible_characters_is_read(
+    live_server: LiveServer, typed: str
+) -> None:
+    new = live_server.create_client([REDIRECT], scopes="preapproval,authenticate")
+    url = authorize_url(new.client.client_id, REDIRECT, scope="preapproval")
+    with live_server.http() as http:
+        page = to_bank_step(http, url, "separators@example.com")
+        result = submit_bank(http, page, iban=typed)
+        assert isinstance(result, Page) and result.status_code == 200, result
+        assert 'data-testid="signature-pad"' in result.html
+        assert "3000" in result.html  # the mandate names the account by its last four
 
 
 def test_the_mandate_is_shown_above_the_pad_and_signed_by_the_signature(
