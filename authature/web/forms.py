@@ -25,6 +25,15 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
         body += chunk
         if len(body) > max_bytes:
             raise errors.invalid_request(f"The request body is larger than {max_bytes} bytes.")
+    if content_type == "multipart/form-data" and not _multipart_is_complete(
+        request.headers.get("content-type", ""), body
+    ):
+        # python-multipart reads a body cut before its closing boundary as whatever parts it
+        # finished (often none): the request would be judged on missing parameters.
+        raise errors.invalid_request(
+            "The multipart form body is incomplete (no closing boundary); send the whole "
+            "body, or send the parameters as application/x-www-form-urlencoded."
+        )
     request._body = bytes(body)  # let Starlette parse what we have already read
     try:
         form = await request.form(max_files=0, max_fields=100, max_part_size=max_bytes)
@@ -40,6 +49,16 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
             raise errors.invalid_request(f"The parameter {errors.quote(key)} is too long.")
         values[key] = value
     return values
+
+
+def _multipart_is_complete(content_type: str, body: bytes | bytearray) -> bool:
+    """Whether ``body`` ends with the closing delimiter of the boundary in ``content_type``."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.strip().lower() == "boundary":
+            boundary = value.strip().strip('"').encode("latin-1", "replace")
+            return bool(boundary) and bytes(body).rstrip(b"\r\n").endswith(b"--" + boundary + b"--")
+    return True  # no boundary at all: the parser itself refuses that
 
 
 def single_query(request: Request) -> dict[str, str]:

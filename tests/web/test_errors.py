@@ -118,6 +118,34 @@ def test_invalid_request_is_400_json_at_the_token_endpoint(server: LiveServer) -
         assert_json_error(repeated, 400, "invalid_request")
 
 
+def test_a_multipart_token_request_is_read_whole_or_refused(server: LiveServer) -> None:
+    """A complete multipart body is read like a urlencoded one; one cut before its closing
+    boundary is refused as incomplete instead of being judged on the parts it lost."""
+    client = register(server)
+    part = (
+        '--b1\r\nContent-Disposition: form-data; name="grant_type"\r\n\r\n'
+        "authorization_code\r\n"
+        '--b1\r\nContent-Disposition: form-data; name="code"\r\n\r\n' + "0" * 32 + "\r\n"
+        '--b1\r\nContent-Disposition: form-data; name="redirect_uri"\r\n\r\n' + REDIRECT
+    )
+    headers = {"content-type": "multipart/form-data; boundary=b1"}
+    with server.http() as http:
+        whole = http.post(
+            "/oauth/token", auth=client.basic, content=part + "\r\n--b1--\r\n", headers=headers
+        )
+        assert_json_error(whole, 400, "invalid_grant")  # all three parameters were read
+        cut = http.post("/oauth/token", auth=client.basic, content=part, headers=headers)
+        assert_json_error(cut, 400, "invalid_request")
+        assert "incomplete" in cut.json()["error_description"]
+        no_boundary = http.post(
+            "/oauth/token",
+            auth=client.basic,
+            content=part,
+            headers={"content-type": "multipart/form-data"},
+        )
+        assert_json_error(no_boundary, 400, "invalid_request")
+
+
 def test_invalid_request_after_the_redirect_uri_is_trusted_redirects(
     server: LiveServer,
 ) -> None:
