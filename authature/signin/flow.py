@@ -55,6 +55,12 @@ from authature.security.keys import SEAL_TAG_BYTES, Keys
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
 
 _MOBILE_MAX = 40  # the stored column's size
+#: A probe is compared for replay with the active references and up to this many of the user's
+#: other stored samples (signed ones, retired references), newest first: a copy of a sample
+#: that template updates retired, or of a sign-in of months ago, is refused too.  Each row is
+#: decrypted once per process (`SampleCache`); a user past this many sign-ins has only the
+#: oldest ones left out.
+REPLAY_HISTORY = 1000
 _NAME_MAX = 200
 
 
@@ -603,7 +609,7 @@ class SignInFlow:
         references = [self._sample(repos, s) for s in signatures.reference_refs(user.pk)]
         recent = [
             self._sample(repos, s, features=False)
-            for s in signatures.recent_signed_refs(user.pk, 20)
+            for s in signatures.earlier_sample_refs(user.pk, REPLAY_HISTORY)
         ]
         return _VerifyInputs(user.pk, tuple(references), tuple(recent))
 
