@@ -49,7 +49,7 @@ from authature.payments.service import (
     refusal,
     wants_bank_account,
 )
-from authature.plaintext import is_email_address, text_problem
+from authature.plaintext import canonical_email, is_email_address, text_problem
 from authature.security.keys import SEAL_TAG_BYTES, Keys
 
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
@@ -163,7 +163,8 @@ class SignInFlow:
                 raise refusal(rule).redirecting(request.redirect_uri, request.state)
         handle = secrets.token_urlsafe(32)
         now = self.clock.now()
-        prefill = request.user_params.get("identifier", "").strip().lower()
+        typed = request.user_params.get("identifier", "")
+        prefill = canonical_email(typed) or typed.strip()
         with self.uow() as repos:
             repos.requests.add(
                 AuthRequestRecord(
@@ -281,23 +282,19 @@ class SignInFlow:
         )
         return Outcome(again=True)
 
-    def identify(self, handle: str, nonce: str, identifier: str) -> Outcome:
-        identifier = identifier.strip().lower()
+    def identify(self, handle: str, nonce: str, typed: str) -> Outcome:
+        canonical = canonical_email(typed)
+        identifier = canonical if canonical is not None else typed.strip()
         with self.uow() as repos:
             record = self._load(repos, handle)
             if not self._check_nonce(repos, record, nonce):
                 return self._stale(repos, record)
             if record.step != "identify":
                 return Outcome(again=True)
-            if (
-                not is_email_address(identifier)
-                or len(identifier) > 320
-                or text_problem(identifier, "e-mail address", 320) is not None
-            ):
+            plain = text_problem(identifier, "e-mail address", 320, joiners=False) is None
+            if canonical is None or not is_email_address(identifier) or not plain:
                 # What was typed comes back to be corrected, if it is plain text that fits.
-                shown = (
-                    identifier if text_problem(identifier, "e-mail address", 320) is None else None
-                )
+                shown = identifier if plain else None
                 repos.requests.update(
                     record.handle_digest,
                     pending_identifier=shown or None,
