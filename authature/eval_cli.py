@@ -43,7 +43,8 @@ __all__ = ["eval_command"]
     type=click.IntRange(2, 10),
     default=5,
     show_default=True,
-    help="References per draw (5: SVC2004 protocol; 3: what the server enrolls by default).",
+    help="References per draw (5: the SVC2004 protocol and the server's default enrollment); "
+    "each fold learns the model the server scores that many enrolled references with.",
 )
 def eval_command(
     data_dir: Path | None,

@@ -1,28 +1,33 @@
-"""What template updates buy a writer over their first sign-ins (SVC2004, held-out halves).
+"""What the threshold buys for the reference sets the server has (SVC2004, held-out halves).
 
     .venv/bin/python benchmarks/verifier_updates.py [--data ../shared/data/svc2004] [--task 2]
+                                                    [--margin 3] [--json FILE]
 
-The server enrolls a few samples and later adds an accepted probe to the references when it
-scores at least threshold + ``TEMPLATE_UPDATE_MARGIN`` (docs/biometrics.md). This replays that
-on SVC2004 per writer and reference draw (10 draws, seeds as ``authature eval``):
+The server scores against 3-10 references: the writer enrolls 3-10 samples, and template updates
+(a probe scoring >= threshold + ``TEMPLATE_UPDATE_MARGIN`` joins, at most 10) grow the set. For
+each half of the users, models are learnt on the other half, and two servers are compared:
 
-1. enrollment: ``--enroll`` (3, the server's default, and 5) signatures drawn from S1-S10;
-2. sign-ins: the later-session genuine S11-S15 in order, and, in the "attacked" rows, the
-   skilled forgeries S21-S25 interleaved with them (one forgery before each genuine sign-in);
-   every probe that scores >= threshold + margin joins the references (at most 10);
-3. then the held-out test: genuine S16-S20 against skilled forgeries S26-S40.
+* before: one model learnt on the SVC2004 protocol (5 references) for every set, as shipped
+  until the models per set (``model.json`` "enrolled/5" alone);
+* after: :func:`authature.biometrics.updates.learn_models` (a model per enrolled count, one
+  for sets grown by updates), chosen as ``Verifier.model_for`` chooses.
 
-The model (and threshold 0) is learnt on the other half of the users with the SVC2004 protocol
-(5 references from S1-S10), as ``authature eval`` learns it; scores come from the engine's own
-score vector. Printed: skilled EER, FAR and FRR at the threshold, and how many genuine and
-forged probes joined the references on average.
+Rows: the ``authature eval`` protocol with 3, 5 and 10 enrolled references (genuine S11-S20,
+skilled S21-S40), and replayed runs (:mod:`authature.biometrics.updates`): enroll 3 or 5 from
+S1-S10, then no sign-ins, the genuine sign-ins S11-S15 ("updates"), or the same with skilled
+forgeries S21-S25 interleaved ("attacked"), every probe scoring >= threshold + margin joining;
+tests genuine S16-S20 vs skilled S26-S40. Printed: skilled EER, FAR / FRR at threshold 0
+(mean of the halves, each half in brackets), random-forgery FAR, and how many genuine / forged
+probes joined per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,58 +36,61 @@ sys.path.insert(0, str(REPO))
 
 from authature.biometrics.evaluation import (  # noqa: E402
     Protocol,
-    Scores,
     SignatureSet,
     eer,
     rates_at,
     train_model,
+    trial_vectors,
 )
 from authature.biometrics.svc2004 import signature_data_root  # noqa: E402
+from authature.biometrics.updates import Rates, learn_models, measure  # noqa: E402
 from authature.biometrics.verifier import (  # noqa: E402
     DEFAULT_THRESHOLD,
     TEMPLATE_UPDATE_MARGIN,
-    Model,
+    ModelSet,
 )
-from benchmarks.verifier_drift import SPLITS, Key, _vector, trials  # noqa: E402
 
-MAX_REFERENCES = 10
+PLAIN_COUNTS = (3, 5, 10)
+REPLAYS = (
+    (3, False, False, "enroll 3, no updates"),
+    (3, True, False, "enroll 3, updates"),
+    (3, True, True, "enroll 3, attacked"),
+    (5, False, False, "enroll 5, no updates"),
+    (5, True, False, "enroll 5, updates"),
+    (5, True, True, "enroll 5, attacked"),
+)
 
 
-def replay(
-    data: SignatureSet,
-    model: Model,
-    users: list[int],
-    enroll: int,
-    attacked: bool,
-    margin: float,
-) -> tuple[float, float, float, float, float]:
-    """(skilled EER, FAR, FRR at the threshold, genuine added, forgeries added) over ``users``."""
-    protocol = Protocol()
-    genuine_scores: list[float] = []
-    skilled_scores: list[float] = []
-    added_genuine = added_forged = 0
-    runs = 0
-    for user in users:
-        for draw in range(protocol.draws):
-            rng = np.random.default_rng([protocol.seed, user, draw])
-            pool = data.samples(user, range(1, 11))
-            refs: list[Key] = [(user, int(n)) for n in sorted(rng.choice(pool, enroll, False))]
-            sign_ins: list[tuple[Key, bool]] = []
-            for i, n in enumerate(range(11, 16)):
-                if attacked:
-                    sign_ins.append(((user, 21 + i), False))
-                sign_ins.append(((user, n), True))
-            for key, genuine in sign_ins:
-                if model.score(_vector(data, refs, key)) >= DEFAULT_THRESHOLD + margin:
-                    refs = (refs + [key])[-MAX_REFERENCES:]
-                    added_genuine += genuine
-                    added_forged += not genuine
-            genuine_scores += [model.score(_vector(data, refs, (user, n))) for n in range(16, 21)]
-            skilled_scores += [model.score(_vector(data, refs, (user, n))) for n in range(26, 41)]
-            runs += 1
-    g, s = np.array(genuine_scores), np.array(skilled_scores)
-    far, frr = rates_at(g, s, DEFAULT_THRESHOLD)
-    return eer(g, s)[0], far, frr, added_genuine / runs, added_forged / runs
+def plain(data: SignatureSet, models: ModelSet, users: list[int], n: int) -> Rates:
+    """The ``authature eval`` protocol with ``n`` enrolled references, scored as the server."""
+    trials = trial_vectors(data, users, Protocol(references=n))
+    model = models.choose(n, enroll_samples=n)
+    s = trials.vectors @ model.weights + model.bias
+    g, sk, rd = (s[trials.kind == k] for k in ("genuine", "skilled", "random"))
+    far, frr = rates_at(g, sk, DEFAULT_THRESHOLD)
+    return Rates(eer(g, sk)[0], far, frr, rates_at(g, rd, DEFAULT_THRESHOLD)[0], 0, 0, n)
+
+
+def table(data: SignatureSet, margin: float) -> dict[str, dict[str, list[Rates]]]:
+    """{condition: {"before"|"after": [rates of held-out half 1, half 2]}}."""
+    half = len(data.users) // 2
+    halves = (data.users[:half], data.users[half:])
+    out: dict[str, dict[str, list[Rates]]] = {}
+    for train_users, test_users in (halves, halves[::-1]):
+        five = trial_vectors(data, train_users, Protocol(references=5))
+        servers = {
+            "before": ModelSet.single(train_model(five, "before", "")),
+            "after": learn_models(data, train_users, "after", ""),
+        }
+        for name, models in servers.items():
+            for n in PLAIN_COUNTS:
+                rates = plain(data, models, list(test_users), n)
+                out.setdefault(f"eval protocol, {n} references", {}).setdefault(name, [])
+                out[f"eval protocol, {n} references"][name].append(rates)
+            for enroll, updates, attacked, label in REPLAYS:
+                rates = measure(data, models, test_users, enroll, updates, attacked, margin=margin)
+                out.setdefault(label, {}).setdefault(name, []).append(rates)
+    return out
 
 
 def main() -> None:
@@ -92,35 +100,33 @@ def main() -> None:
     )
     ap.add_argument("--task", type=int, choices=(1, 2), default=2)
     ap.add_argument("--margin", type=float, default=TEMPLATE_UPDATE_MARGIN)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     data = SignatureSet(Path(args.data) / f"Task{args.task}")
-    _, x, kind, user_of, _ = trials(data, SPLITS[0][1], SPLITS[0][2])
-    half = len(data.users) // 2
-    halves = (data.users[:half], data.users[half:])
-    models = []
-    for train_users in halves:
-        train = np.isin(user_of, train_users)
-        scores = Scores(x[train], kind[train], user_of[train], np.ones(int(train.sum()), bool))
-        models.append(train_model(scores, "updates", ""))
+    result = table(data, args.margin)
     print(
-        f"SVC2004 Task {args.task}, held-out halves, update margin {args.margin:g}; "
-        "test genuine S16-S20 vs skilled S26-S40 (%, mean of the halves):"
+        f"SVC2004 Task {args.task}, held-out halves, threshold {DEFAULT_THRESHOLD:g}, update "
+        f"margin {args.margin:g}; %, mean of the halves (half 1 / half 2):"
     )
-    print(f"  {'':<34}{'EER':>7}{'FAR@0':>7}{'FRR@0':>7}{'+gen':>6}{'+forged':>8}")
-    for enroll in (3, 5):
-        for attacked, margin in ((False, np.inf), (False, args.margin), (True, args.margin)):
-            label = f"enroll {enroll}, " + (
-                "no updates" if margin == np.inf else "attacked" if attacked else "updates"
-            )
-            rows = [
-                replay(data, models[i], list(halves[1 - i]), enroll, attacked, margin)
-                for i in (0, 1)
-            ]
-            m = np.mean(np.array(rows), axis=0)
+    print(
+        f"  {'':<32}{'':<7}{'EER':>7}{'FAR@0':>20}{'FRR@0':>20}{'rnd FAR':>8}"
+        f"{'+gen':>6}{'+forged':>8}{'refs':>6}"
+    )
+    doc: dict[str, Any] = {}
+    for label, servers in result.items():
+        for name, folds in servers.items():
+            m = {k: float(np.mean([getattr(f, k) for f in folds])) for k in folds[0].as_dict()}
+            doc.setdefault(label, {})[name] = {"mean": m, "halves": [f.as_dict() for f in folds]}
+            far = f"{100 * m['far_skilled']:6.2f} ({100 * folds[0].far_skilled:4.1f}/"
+            far += f"{100 * folds[1].far_skilled:4.1f})"
+            frr = f"{100 * m['frr']:6.2f} ({100 * folds[0].frr:4.1f}/{100 * folds[1].frr:4.1f})"
             print(
-                f"  {label:<34}{100 * m[0]:7.2f}{100 * m[1]:7.2f}{100 * m[2]:7.2f}"
-                f"{m[3]:6.2f}{m[4]:8.2f}"
+                f"  {label if name == 'before' else '':<32}{name:<7}"
+                f"{100 * m['eer_skilled']:7.2f}{far:>20}{frr:>20}{100 * m['far_random']:8.2f}"
+                f"{m['added_genuine']:6.2f}{m['added_forged']:8.2f}{m['references']:6.2f}"
             )
+    if args.json:
+        args.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from .verifier import (
     DEFAULT_THRESHOLD,
     VECTOR_NAMES,
     Model,
+    ModelSet,
     Prepared,
     Verifier,
     distances,
@@ -542,7 +543,8 @@ def time_verifications(
     the server's repeated sign-ins hit); the timed call includes the probe's feature
     extraction, the replay check, the DTW comparisons and the model.
     """
-    verifier = Verifier(models={"pressure": model, "no_pressure": model})
+    one = ModelSet.single(model)
+    verifier = Verifier(models={"pressure": one, "no_pressure": one})
     rng = np.random.default_rng(seed)
     times = []
     users = data.users
@@ -573,8 +575,10 @@ def evaluate(
 ) -> Report:
     """Two-fold (over users) evaluation of the engine on one SVC2004 task folder.
 
-    ``references`` is the number of enrollment samples per draw: 5 is the SVC2004 protocol;
-    3 is what the server enrolls by default (``AUTHATURE_ENROLL_SAMPLES``).
+    ``references`` is the number of enrollment samples per draw: 5 is the SVC2004 protocol
+    (and the server's default ``AUTHATURE_ENROLL_SAMPLES``).  Each fold's model is learnt on
+    trials with that many references, as the server's model for a freshly enrolled set of
+    that size is (``model.json`` "enrolled", :class:`~.verifier.ModelSet`).
     """
     if not 2 <= references <= 10:
         raise ValueError("references must be between 2 and 10 (drawn from S1-S10)")

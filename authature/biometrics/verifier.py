@@ -11,8 +11,11 @@ How a decision is made (the same code path ``authature eval`` measures):
    for all features, and the nearest one for the shape channel.
 4. A linear model (``model.json``; how it was learnt is in docs/biometrics.md) maps the vector
    to a score: higher means more like the writer.  Pen captures (varying pressure) use the
-   model learnt on SVC2004 Task 2, others (mouse, finger) the one learnt on Task 1.  Each model
-   is shifted so that its evaluated operating point is ``DEFAULT_THRESHOLD``.
+   models learnt on SVC2004 Task 2, others (mouse, finger) those learnt on Task 1.  Which
+   model is chosen by the template's reference count (:meth:`ModelSet.choose`): a set of n
+   references the writer enrolled has one model per n, and a set that template updates grew
+   past the enrollment count has its own (its genuine scores sit higher).  Each model is
+   shifted so that its evaluated operating point is ``DEFAULT_THRESHOLD``.
 
 A replay (a probe nearly identical to a stored sample) is refused whatever its score.
 """
@@ -23,7 +26,7 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -35,11 +38,13 @@ from .dtw import dtw_distance
 from .features import CHANNELS, local_features
 
 __all__ = [
+    "DEFAULT_ENROLL_SAMPLES",
     "DEFAULT_THRESHOLD",
     "TEMPLATE_UPDATE_MARGIN",
     "Decision",
     "EnrollmentCheck",
     "Model",
+    "ModelSet",
     "Prepared",
     "ReplayPrint",
     "Template",
@@ -47,7 +52,7 @@ __all__ = [
     "channel_distance",
     "distances",
     "is_replay_of",
-    "load_model",
+    "load_models",
     "prepare",
     "probe_distances",
     "replay_print",
@@ -57,6 +62,9 @@ __all__ = [
 
 #: Scores are shifted so that the evaluated operating point of every model sits here.
 DEFAULT_THRESHOLD = 0.0
+#: How many samples the server enrolls unless configured otherwise (AUTHATURE_ENROLL_SAMPLES):
+#: a template with more references than this has grown by template updates.
+DEFAULT_ENROLL_SAMPLES = 5
 #: A probe may join the references only with a score this far above the threshold.  Held out
 #: (SVC2004, both folds pooled) about 1 % of skilled forgeries reach threshold + 3, while
 #: about 60 % (Task 2) / 47 % (Task 1) of genuine signatures do.
@@ -152,6 +160,38 @@ class Model:
         return float(vector @ self.weights + self.bias)
 
 
+@dataclass(frozen=True)
+class ModelSet:
+    """The models of one kind of capture (pen with pressure, or not), by reference count.
+
+    ``enrolled[n]`` is learnt on n references drawn from the writer's enrollment session
+    (counts outside the table use its nearest count below, above 10 the 10-reference model,
+    or its smallest); ``updated`` on reference sets that template updates grew past the
+    enrollment (the server's rule replayed on SVC2004), whatever their size.
+    """
+
+    enrolled: Mapping[int, Model]
+    updated: Model | None = None
+
+    def __post_init__(self) -> None:
+        if not self.enrolled:
+            raise ValueError("a model set needs at least one enrolled-set model")
+
+    @classmethod
+    def single(cls, model: Model) -> ModelSet:
+        """One model for every reference count (experiments, timing)."""
+        return cls({1: model})
+
+    def choose(self, references: int, enroll_samples: int = DEFAULT_ENROLL_SAMPLES) -> Model:
+        """The model for a template of ``references`` references, of a server that enrolls
+        ``enroll_samples``: a template larger than the enrollment has grown by updates."""
+        if references > enroll_samples and self.updated is not None:
+            return self.updated
+        below = [n for n in self.enrolled if n <= references]
+        return self.enrolled[max(below) if below else min(self.enrolled)]
+
+
+_KINDS = ("pressure", "no_pressure")
 _PRESSURE_COLUMNS = (6, 7)
 
 
@@ -262,16 +302,24 @@ def score_vector(probe_to_refs: FloatArray, mutual: FloatArray) -> FloatArray:
     )
 
 
-def load_model(name: str) -> Model:
-    """A model from ``model.json`` shipped in this package: "pressure" or "no_pressure"."""
-    text = resources.files(__package__).joinpath("model.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
-    entry = data["models"][name]
+def _model(name: str, entry: Mapping[str, Any]) -> Model:
     return Model(
         name=name,
         weights=np.asarray(entry["weights"], dtype=np.float64),
         bias=float(entry["bias"]),
-        trained_on=str(data.get("trained_on", "")),
+        trained_on=str(entry.get("trained_on", "")),
+    )
+
+
+def load_models(kind: str) -> ModelSet:
+    """The models shipped in this package's ``model.json`` for "pressure" or "no_pressure"."""
+    text = resources.files(__package__).joinpath("model.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    entry = data["models"][kind]
+    updated = entry.get("updated")
+    return ModelSet(
+        {int(n): _model(f"{kind}/enrolled/{n}", e) for n, e in entry["enrolled"].items()},
+        _model(f"{kind}/updated", updated) if updated else None,
     )
 
 
@@ -327,10 +375,14 @@ class Verifier:
     def __init__(
         self,
         threshold: float | None = None,
-        models: dict[str, Model] | None = None,
+        models: Mapping[str, ModelSet] | None = None,
+        enroll_samples: int = DEFAULT_ENROLL_SAMPLES,
     ) -> None:
+        """``enroll_samples``: how many samples the server enrolls (AUTHATURE_ENROLL_SAMPLES);
+        it tells a freshly enrolled template from one grown by updates (:meth:`model_for`)."""
         self._threshold = DEFAULT_THRESHOLD if threshold is None else float(threshold)
-        self._models = models or {name: load_model(name) for name in ("pressure", "no_pressure")}
+        self._models = dict(models) if models else {k: load_models(k) for k in _KINDS}
+        self._enroll_samples = int(enroll_samples)
         self._cache: OrderedDict[bytes, Prepared] = OrderedDict()
         self._templates: OrderedDict[tuple[bytes, ...], Template] = OrderedDict()
         self._shapes: OrderedDict[bytes, ReplayPrint] = OrderedDict()
@@ -339,8 +391,11 @@ class Verifier:
     def threshold(self) -> float:
         return self._threshold
 
-    def model_for(self, has_pressure: bool) -> Model:
-        return self._models["pressure" if has_pressure else "no_pressure"]
+    def model_for(self, has_pressure: bool, references: int) -> Model:
+        """The model that scores a probe against ``references`` references (SPEC 7: the same
+        choice ``authature eval --references N`` measures)."""
+        kind = "pressure" if has_pressure else "no_pressure"
+        return self._models[kind].choose(references, self._enroll_samples)
 
     # -- features -------------------------------------------------------------------------
 
@@ -388,7 +443,7 @@ class Verifier:
         width = min(p.channels[0].shape[1] for p in (probe, *template.refs))
         vec = score_vector(d, template.mutual_at(width))
         pressure = probe.has_pressure and all(r.has_pressure for r in template.refs)
-        return self.model_for(pressure).score(vec), exact
+        return self.model_for(pressure, len(template.refs)).score(vec), exact
 
     # -- the contract ---------------------------------------------------------------------
 

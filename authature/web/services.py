@@ -117,7 +117,7 @@ def build_services(
     oauth.limiter = limiter
     metrics = Metrics() if settings.metrics else None
     observer = LimitObserver(limiter, then=MetricsObserver(metrics) if metrics else None)
-    verifier = Verifier(threshold=settings.verify_threshold)
+    verifier = Verifier(threshold=settings.verify_threshold, enroll_samples=settings.enroll_samples)
     payments = PaymentService(
         oauth, keys, clock, bank_gateway_for(settings.payments), settings.payments
     )

@@ -164,7 +164,7 @@ def test_server_score_is_the_evaluated_score(svc: Path) -> None:
     for n in (11, 17, 23, 35):
         p = v.prepare(load_signature(folder / f"U19S{n}.TXT"))
         full = np.stack([distances(p, r) for r in tpl.refs], axis=1)
-        expected = v.model_for(False).score(score_vector(full, tpl.mutual))
+        expected = v.model_for(False, len(refs)).score(score_vector(full, tpl.mutual))
         assert v.score(tpl, p) == pytest.approx(expected, abs=1e-12)
 
 
