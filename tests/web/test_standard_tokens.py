@@ -260,6 +260,11 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_family(server: LiveServer) 
 
         replay = _refresh(http, client, first["refresh_token"])
         assert _error(replay) == (400, "invalid_grant")
+        # The client learns what happened and what its user must do next.
+        assert replay.json()["error_description"] == (
+            "The refresh token was already used, so every token of this sign-in was revoked; "
+            "the user must sign in again."
+        )
         # Reuse means the token leaked: every token of the family is revoked, the newest too.
         assert not is_live(http, client, rotated["access_token"])
         assert not is_live(http, client, first["access_token"])
