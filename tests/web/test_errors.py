@@ -201,8 +201,30 @@ def test_unsupported_response_type_redirects(server: LiveServer) -> None:
 
 @pytest.mark.parametrize(
     "scope",
-    ["bogus", "payment", "authenticate,Capture", "", "authenticate%20x", ",", " , "],
-    ids=["unknown", "not-allowed", "case", "empty", "malformed", "comma", "separators"],
+    [
+        "bogus",
+        "payment",
+        "authenticate,Capture",
+        "",
+        "authenticate%20x",
+        ",",
+        " , ",
+        "capture,,authenticate",
+        "capture, ,authenticate",
+        "authenticate,",
+    ],
+    ids=[
+        "unknown",
+        "not-allowed",
+        "case",
+        "empty",
+        "malformed",
+        "comma",
+        "separators",
+        "empty-item",
+        "blank-item",
+        "trailing-comma",
+    ],
 )
 def test_invalid_scope_redirects(server: LiveServer, scope: str) -> None:
     client = register(server)
@@ -211,6 +233,18 @@ def test_invalid_scope_redirects(server: LiveServer, scope: str) -> None:
         params = assert_redirect_error(server, r, "invalid_scope")
         if scope == "bogus":  # names the scopes there are
             assert "use capture, authenticate" in params["error_description"][0]
+        if scope in ("capture,,authenticate", "capture, ,authenticate", "authenticate,"):
+            assert "empty item" in params["error_description"][0]
+
+
+@pytest.mark.parametrize(
+    "scope", ["capture,authenticate", "capture, authenticate", "capture authenticate"]
+)
+def test_scope_lists_with_commas_or_spaces_are_read(server: LiveServer, scope: str) -> None:
+    client = register(server)
+    with server.http() as http:
+        r = http.get(_authorize(client.client_id, scope=scope))
+    assert r.status_code == 303, r.text  # on to the sign-in page
 
 
 def test_invalid_scope_at_the_token_endpoint_when_asking_for_more(
