@@ -31,8 +31,14 @@ _DESCRIPTION = re.compile(r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$")
 
 
 def quote(value: str, limit: int = 40) -> str:
-    """A client-supplied fragment made safe to put into an error_description."""
-    return "".join(c if _DESCRIPTION.fullmatch(c) else "?" for c in value[:limit])
+    """A client-supplied fragment made safe to put into an error_description.
+
+    RFC 6749 5.2 allows printable ASCII but `"` and `\\` there, so any other character is
+    written as its code point (`١٢٣` becomes `<U+0661><U+0662><U+0663>`): the developer sees
+    what the server received instead of question marks. Past `limit` characters, `...`.
+    """
+    shown = "".join(c if _DESCRIPTION.fullmatch(c) else f"<U+{ord(c):04X}>" for c in value[:limit])
+    return shown + ("..." if len(value) > limit else "")
 
 
 class OAuthError(Exception):

@@ -237,6 +237,14 @@ def test_invalid_scope_redirects(server: LiveServer, scope: str) -> None:
             assert "empty item" in params["error_description"][0]
 
 
+def test_an_unknown_scope_is_quoted_with_its_code_points(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        r = http.get(_authorize(client.client_id, scope="ca\u00feture"))
+    params = assert_redirect_error(server, r, "invalid_scope")
+    assert params["error_description"][0].startswith("Unknown scope 'ca<U+00FE>ture'")
+
+
 @pytest.mark.parametrize(
     "scope", ["capture,authenticate", "capture, authenticate", "capture authenticate"]
 )
