@@ -724,11 +724,11 @@ class SignInFlow:
                 return self._finish_error(repos, record, refused)
         code = self.oauth.issue_code(repos, record, user_pk, signature_pk, now)
         repos.requests.delete(record.handle_digest)
-        if is_native_redirect(record.redirect_uri):
-            return Outcome(native_json={"code": code, "state": record.state}, status=200)
         params = {"code": code, "state": record.state}
         if self.policy.issuer:
-            params["iss"] = self.policy.issuer
+            params["iss"] = self.policy.issuer  # RFC 9207, native JSON answers too
+        if is_native_redirect(record.redirect_uri):
+            return Outcome(native_json=params, status=200)
         return Outcome(redirect_to=authorization_redirect(record.redirect_uri, params))
 
     def _finish_error(

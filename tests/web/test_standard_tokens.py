@@ -225,9 +225,12 @@ def test_native_app_needs_pkce_and_gets_code_and_state_as_json(server: LiveServe
         assert done.headers["content-type"] == "application/json; charset=utf-8"
         assert "location" not in done.headers
         answer = done.json()
-        assert set(answer) == {"code", "state"}
+        # The documented fields first, then `iss` as in every other authorization response
+        # (RFC 9207), errors included.
+        assert list(answer) == ["code", "state", "iss"]
         assert re.fullmatch(r"[0-9a-f]{32}", answer["code"])
         assert answer["state"] == "native-state"
+        assert answer["iss"] == server.base_url == refused.json()["iss"]
 
         r = http.post(
             "/oauth/token",
