@@ -188,6 +188,23 @@ def test_an_unknown_sign_in_page_says_to_start_again(live_server: LiveServer) ->
     assert "start signing in again" in r.text
 
 
+def test_a_get_on_a_form_address_goes_back_to_the_page(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    """A reload after a POST (or the address bar) must not meet a 405 JSON body."""
+    page = _enroll_page(live_server, http)
+    handle_path = page.url.split("?", 1)[0]
+    for step in ("identify", "signature", "restart", "deny", "bank"):
+        r = http.get(f"{handle_path}/{step}")
+        assert r.status_code == 303, (step, r.text)
+        assert r.headers["location"] == handle_path
+    again = http.get(f"{handle_path}/signature", follow_redirects=True)
+    assert again.status_code == 200
+    assert 'data-testid="signature-pad"' in again.text  # the step it was at
+    # Unknown steps stay unknown, and the forms are still POST only for what they change.
+    assert http.get(f"{handle_path}/nothing").status_code == 404
+
+
 def test_signatures_are_encrypted_at_rest(live_server: LiveServer) -> None:
     new = live_server.create_client([REDIRECT])
     with live_server.http() as http:
