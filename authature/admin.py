@@ -202,7 +202,10 @@ class ClientAdmin:
         return NewClient(updated, secret)
 
     def redirect_allowed(self, client: ClientRecord, uri: str) -> bool:
-        return any(matches_redirect_uri(uri, r) for r in client.redirect_uris)
+        return any(
+            matches_redirect_uri(uri, r, any_loopback_port=client.is_public)
+            for r in client.redirect_uris
+        )
 
 
 class UserAdmin:
