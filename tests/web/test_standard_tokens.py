@@ -161,7 +161,11 @@ def test_public_client_must_use_pkce_and_needs_no_secret(server: LiveServer) -> 
         assert "PKCE" in redirect_params(refused)["error_description"]
 
         code = code_for(
-            http, public.client_id, code_challenge=challenge, code_challenge_method="S256"
+            http,
+            public.client_id,
+            scope="authenticate",
+            code_challenge=challenge,
+            code_challenge_method="S256",
         )
         with_secret = http.post(
             "/oauth/token",
@@ -177,7 +181,11 @@ def test_public_client_must_use_pkce_and_needs_no_secret(server: LiveServer) -> 
         assert _error(with_secret) == (401, "invalid_client")
 
         code = code_for(
-            http, public.client_id, code_challenge=challenge, code_challenge_method="S256"
+            http,
+            public.client_id,
+            scope="authenticate",
+            code_challenge=challenge,
+            code_challenge_method="S256",
         )
         ok = http.post(
             "/oauth/token",
