@@ -145,6 +145,15 @@ def _check_scopes(scopes: Sequence[str], *, public: bool) -> list[str]:
     return list(dict.fromkeys(cleaned))
 
 
+@dataclass(frozen=True)
+class Ended:
+    """What `clients disable` revoked or deleted."""
+
+    tokens: int
+    codes: int
+    signins: int
+
+
 class ClientAdmin:
     def __init__(self, uow: SqlUnitOfWork, keys: Keys) -> None:
         self.uow = uow
@@ -203,8 +212,18 @@ class ClientAdmin:
         assert updated is not None
         return updated
 
-    def disable(self, client_id: str, disabled: bool = True) -> ClientRecord:
-        return self.update(client_id, disabled=disabled)
+    def disable(self, client_id: str, disabled: bool = True) -> tuple[ClientRecord, Ended]:
+        """Disable (or enable) a client. Disabling also ends what it holds, in the same
+        transaction: a disabled client is usually a compromised one, and `clients enable` must
+        not bring its old tokens, codes or sign-ins back."""
+        client = self.get(client_id)
+        ended = Ended(0, 0, 0)
+        with self.uow() as repos:
+            updated = repos.clients.update(client.pk, disabled=disabled)
+            if disabled:
+                ended = Ended(*repos.clients.end_grants(client.pk, datetime.now(UTC)))
+        assert updated is not None
+        return updated, ended
 
     def rotate_secret(self, client_id: str) -> NewClient:
         client = self.get(client_id)

@@ -115,7 +115,10 @@ def parse_authorization_request(
     if client is None:
         raise errors.invalid_request("Unknown client_id.")
     if client.disabled:
-        raise errors.unauthorized_client("This client is disabled.")
+        raise errors.unauthorized_client(
+            "This application is disabled on this Authature server, so you cannot sign in to "
+            "it here for now. Contact the application's support."
+        )
     redirect_uri = validate_redirect_uri(client, trusted.get("redirect_uri"))
     state = next((v for k, v in items if k == "state"), None)
     if state is not None and (len(state) > _MAX_PARAM or "\ufffd" in state or "\x00" in state):

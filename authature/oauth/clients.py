@@ -86,7 +86,7 @@ def authenticate_client(
     if credentials is None:
         raise errors.invalid_client("Client authentication is required.", basic=True)
     client = clients.by_client_id(credentials.client_id)
-    if client is None or client.disabled:
+    if client is None:
         if credentials.client_secret is not None:
             matches_secret(credentials.client_secret, "0" * 64)  # same work as a real check
         raise errors.invalid_client(
@@ -99,6 +99,8 @@ def authenticate_client(
                 "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
                 basic=True,
             )
+        if client.disabled:  # its authorize page already says so to anyone
+            raise _disabled()
         return client
     if credentials.client_secret is None:
         raise errors.invalid_client("Client authentication is required.", basic=True)
@@ -107,7 +109,17 @@ def authenticate_client(
             "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
             basic=True,
         )
+    if client.disabled:  # only now: who lacks the secret learns nothing about the client
+        raise _disabled()
     return client
+
+
+def _disabled() -> errors.OAuthError:
+    return errors.invalid_client(
+        "This client is disabled by the operator of this Authature server, so its credentials "
+        "are refused and its tokens were revoked; contact the operator.",
+        basic=True,
+    )
 
 
 def _loopback_parts(uri: str) -> tuple[str, str, str, str] | None:

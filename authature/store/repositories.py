@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -171,6 +172,35 @@ class SqlClientStore:
             setattr(row, key, value)
         self._u.session.flush()
         return _client(row)
+
+    def end_grants(self, pk: int, now: datetime) -> tuple[int, int, int]:
+        """Revoke the client's live access and refresh tokens, delete its unused codes and its
+        sign-ins in progress, and expire its uncaptured payment authorizations (`clients
+        disable`). Returns (tokens revoked, codes deleted, sign-ins deleted)."""
+        connection = self._u.core()
+        tokens = 0
+        for table in (_ACCESS, _REFRESH):
+            tokens += connection.execute(
+                update(table)
+                .where(
+                    table.c.client_pk == pk, table.c.revoked_at.is_(None), table.c.expires_at > now
+                )
+                .values(revoked_at=now)
+            ).rowcount
+        codes = connection.execute(
+            delete(_CODES).where(_CODES.c.client_pk == pk, _CODES.c.used_at.is_(None))
+        ).rowcount
+        signins = connection.execute(delete(_REQUESTS).where(_REQUESTS.c.client_pk == pk)).rowcount
+        connection.execute(
+            update(_AUTHORIZATIONS)
+            .where(
+                _AUTHORIZATIONS.c.client_pk == pk,
+                _AUTHORIZATIONS.c.used_at.is_(None),
+                _AUTHORIZATIONS.c.expires_at > now,
+            )
+            .values(expires_at=now)
+        )
+        return tokens, codes, signins
 
 
 class SqlUserStore:
