@@ -11,6 +11,7 @@ import re
 __all__ = [
     "OAuthError",
     "access_denied",
+    "insufficient_scope",
     "invalid_client",
     "invalid_grant",
     "invalid_request",
@@ -154,6 +155,19 @@ def invalid_token(
     description: str = "The token is revoked, expired or invalid; have the user sign in again.",
 ) -> OAuthError:
     return OAuthError("invalid_token", description, 400)
+
+
+def insufficient_scope(scope: str) -> OAuthError:
+    """Not in SPEC 4's table: RFC 6750 3.1 for a bearer resource outside SPEC 3 (userinfo),
+    403 with the challenge naming the scope the token lacks."""
+    return OAuthError(
+        "insufficient_scope",
+        f"The access token was not granted the {scope} scope; ask for it at /oauth/authorize.",
+        403,
+        headers={
+            "WWW-Authenticate": f'Bearer realm="authature", error="insufficient_scope", scope="{scope}"'
+        },
+    )
 
 
 def rate_limited(retry_after_seconds: int) -> OAuthError:

@@ -380,7 +380,7 @@ class OAuthServer:
         with self.uow.read() as repos:
             record = live_access_token(repos, self.hasher, token, self.clock.now())
             if "openid" not in record.scopes:
-                raise errors.invalid_scope("The token was not granted the openid scope.")
+                raise errors.insufficient_scope("openid")  # RFC 6750 3.1
             client = repos.clients.by_pk(record.client_pk)
             user = repos.users.by_pk(record.user_pk)
         if client is None or client.disabled or user is None:

@@ -278,7 +278,14 @@ def test_userinfo_refusals(server: LiveServer) -> None:
     with server.http() as http:
         plain = standard_tokens(http, client, scope="authenticate")
         no_openid = http.get("/oauth/userinfo", headers=bearer(plain["access_token"]))
-        assert (no_openid.status_code, no_openid.json()["error"]) == (400, "invalid_scope")
+        # RFC 6750 3.1: a token without the scope the resource needs is 403 insufficient_scope,
+        # with the challenge naming the scope.
+        assert (no_openid.status_code, no_openid.json()["error"]) == (403, "insufficient_scope")
+        assert no_openid.headers["content-type"] == JSON
+        assert no_openid.headers["www-authenticate"] == (
+            'Bearer realm="authature", error="insufficient_scope", scope="openid"'
+        )
+        assert "openid" in no_openid.json()["error_description"]
 
         tokens = standard_tokens(http, client, scope="openid authenticate")
         in_query = http.get("/oauth/userinfo", params={"access_token": tokens["access_token"]})
