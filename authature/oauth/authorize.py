@@ -163,6 +163,12 @@ def _parse_trusted(
             )
         if value:
             user_params[name] = value
+    # OpenID Connect Core 3.1.2.1: login_hint only suggests the e-mail address (the field stays
+    # editable); user_params[identifier] wins, and a hint that could not be an address is
+    # dropped rather than refused, as a hint may be.
+    hint = params.get("login_hint", "").strip()
+    if "identifier" not in user_params and hint and text_problem(hint, "login_hint", 320) is None:
+        user_params["identifier"] = hint
     ref_id, amount = params.get("ref_id"), params.get("amount")
     amount_cents: int | None = None
     if "payment" in scopes:
