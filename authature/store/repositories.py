@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from authature.oauth import ports
@@ -915,22 +916,49 @@ class SqlPaymentStore:
         return result.rowcount == 1
 
     def add_purchase(
-        self, purchase_id: str, authorization_pk: int, ref_id: str, amount_cents: int, now: datetime
+        self,
+        purchase_id: str,
+        authorization_pk: int,
+        client_pk: int,
+        ref_id: str,
+        amount_cents: int,
+        now: datetime,
     ) -> payment_ports.PurchaseRecord:
         connection = self._u.core()
-        connection.execute(
-            insert(_PURCHASES).values(
-                purchase_id=purchase_id,
-                authorization_pk=authorization_pk,
-                ref_id=ref_id,
-                amount_cents=amount_cents,
-                created_at=now,
+        try:
+            connection.execute(
+                insert(_PURCHASES).values(
+                    purchase_id=purchase_id,
+                    authorization_pk=authorization_pk,
+                    client_pk=client_pk,
+                    ref_id=ref_id,
+                    amount_cents=amount_cents,
+                    created_at=now,
+                )
             )
-        )
+        except IntegrityError as exc:
+            # PostgreSQL names the index; SQLite names its columns.
+            if models.PURCHASE_REF_INDEX in str(
+                exc
+            ) or "purchases.client_pk, purchases.ref_id" in str(exc):
+                raise payment_ports.DuplicateReference(ref_id) from exc
+            raise
         row = connection.execute(
             select(_PURCHASES).where(_PURCHASES.c.purchase_id == purchase_id)
         ).first()
         return _record(payment_ports.PurchaseRecord, row)
+
+    def purchase_by_ref(self, client_pk: int, ref_id: str) -> payment_ports.PurchaseRecord | None:
+        row = (
+            self._u.core()
+            .execute(
+                select(_PURCHASES).where(
+                    _PURCHASES.c.client_pk == client_pk, _PURCHASES.c.ref_id == ref_id
+                )
+            )
+            .first()
+        )
+        return _record(payment_ports.PurchaseRecord, row) if row else None
 
     def checkout_of_signature(
         self, signature_pk: int
