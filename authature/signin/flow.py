@@ -46,6 +46,7 @@ from authature.payments.rules import request_refusal
 from authature.payments.service import (
     PaymentService,
     format_amount,
+    reference_used,
     refusal,
     wants_bank_account,
 )
@@ -159,6 +160,11 @@ class SignInFlow:
         now = self.clock.now()
         prefill = request.user_params.get("identifier", "").strip().lower()
         with self.uow() as repos:
+            if request.ref_id is not None and request.amount_cents is not None:
+                earlier = repos.payments.purchase_by_ref(request.client.pk, request.ref_id)
+                if earlier is not None:  # before the page: nobody signs for it in vain
+                    error = reference_used(request.ref_id, earlier.purchase_id)
+                    raise error.redirecting(request.redirect_uri, request.state)
             repos.requests.add(
                 AuthRequestRecord(
                     handle_digest=self.keys.digest(handle, "auth_request"),

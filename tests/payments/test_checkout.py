@@ -134,20 +134,36 @@ def test_a_checkout_of_an_order_reference_already_paid_is_refused_and_stores_not
     url = authorize_url(
         new.client.client_id, REDIRECT, scope="payment", ref_id="order-77", amount="1000"
     )
+    said = f"ref_id 'order-77' was already captured as purchase {paid['purchase_id']}"
     with live_server.http() as http:
-        page = submit_bank(http, to_bank_step(http, url, "second@example.com"))
+        # Refused before the page, as a checkout no signature could pass is.
+        at_once = http.get(url)
+        assert at_once.status_code == 302 and redirect_params(at_once)["error"] == "invalid_request"
+        assert said in redirect_params(at_once)["error_description"]
+        # A sign-in begun before the first checkout finished is refused when it finishes.
+        other_ref = authorize_url(
+            new.client.client_id, REDIRECT, scope="payment", ref_id="order-78", amount="1000"
+        )
+        page = submit_bank(http, to_bank_step(http, other_ref, "second@example.com"))
         assert isinstance(page, Page)
+        enroll_payer(
+            live_server,
+            scope="payment",
+            user=4,
+            identifier="third@example.com",
+            client_id=new.client.client_id,
+            client_secret=new.client_secret,
+            ref_id="order-78",
+            amount="1000",
+        )
         done = sign_enrollment(http, page, genuine(3, 1, 2, 3))
     assert done.status_code == 302, done.text
     params = redirect_params(done)
     assert params["error"] == "invalid_request"
-    assert (
-        f"ref_id 'order-77' was already captured as purchase {paid['purchase_id']}"
-        in params["error_description"]
-    )
+    assert "ref_id 'order-78' was already captured as purchase" in params["error_description"]
     with live_server.services.database.engine.connect() as conn:
         counts = [
             conn.execute(select(func.count()).select_from(model)).scalar_one()
             for model in (models.Purchase, models.PaymentAuthorization, models.Mandate)
         ]
-    assert counts == [1, 1, 1]  # only the first checkout's
+    assert counts == [2, 2, 2]  # the two checkouts that went through; the refused stored nothing
