@@ -12,7 +12,7 @@ from pathlib import Path
 from authature.oauth.clients import matches_redirect_uri
 from authature.oauth.ports import ClientRecord, UserRecord
 from authature.oauth.scopes import KNOWN_SCOPES, SUPPORTED_SCOPES
-from authature.plaintext import text_problem
+from authature.plaintext import canonical_email, text_problem
 from authature.security.keys import Keys
 from authature.store.repositories import SqlUnitOfWork
 
@@ -252,7 +252,7 @@ class UserAdmin:
 
     def get(self, identifier: str) -> UserRecord:
         with self.uow() as repos:
-            user = repos.users.by_identifier(identifier.strip().lower())
+            user = repos.users.by_identifier(canonical_email(identifier) or identifier.strip())
         if user is None:
             raise AdminError(f"No user has the identifier {identifier!r}.")
         return user

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["is_email_address", "text_problem"]
+import idna
+
+__all__ = ["canonical_email", "is_email_address", "text_problem"]
 
 #: local@domain.tld: what the sign-in accepts as an identifier and the payment rule
 #: CONSUMER_EMAIL_VALID checks, one pattern so an address that signs in can also pay.
@@ -20,13 +22,55 @@ def is_email_address(value: str) -> bool:
     return len(value) <= 320 and bool(_EMAIL.match(value))
 
 
+def canonical_email(value: str) -> str | None:
+    """The one form an address is stored and looked up in, or None when it cannot have one.
+
+    Unicode NFC (a precomposed "ë" and "e" + combining diaeresis look the same and are the same
+    address), lower case, no trailing dot on the domain, and an internationalised domain as
+    its Unicode labels (IDNA 2008 with UTS 46 mapping, as browsers do): a browser's e-mail field
+    sends ``ada@xn--exmple-cua.com`` for ``ada@exämple.com``, which must not make a second
+    account.
+    """
+    address = unicodedata.normalize("NFC", value.strip())
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address.lower()
+    domain = domain.rstrip(".").lower()
+    if not domain.isascii() or "xn--" in domain:
+        try:
+            domain = idna.decode(idna.encode(domain, uts46=True))
+        except idna.IDNAError:
+            return None
+    return f"{local.lower()}@{domain}"
+
+
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+#: Zero-width non-joiner and joiner: part of the spelling of Persian, Kurdish or Indic names and of
+#: emoji sequences, so allowed between two visible characters (never at an end, never doubled).
+_JOINERS = {"\u200c", "\u200d"}
 
 
-def text_problem(value: str, what: str, max_chars: int) -> str | None:
-    """None when `value` is acceptable, else one sentence saying what is wrong."""
+def _invisible_at(value: str, i: int, joiners: bool) -> bool:
+    c = value[i]
+    if unicodedata.category(c) not in _FORBIDDEN_CATEGORIES:
+        return False
+    if not joiners or c not in _JOINERS or i == 0 or i == len(value) - 1:
+        return True
+    before, after = value[i - 1], value[i + 1]
+    return any(
+        n.isspace() or n in _JOINERS or unicodedata.category(n) in _FORBIDDEN_CATEGORIES
+        for n in (before, after)
+    )
+
+
+def text_problem(value: str, what: str, max_chars: int, *, joiners: bool = True) -> str | None:
+    """None when `value` is acceptable, else one sentence saying what is wrong.
+
+    ``joiners``: allow a zero-width (non-)joiner between two visible characters (names); an
+    identifier passes False.
+    """
     if len(value) > max_chars:
         return f"The {what} may have at most {max_chars} characters."
-    if any(unicodedata.category(c) in _FORBIDDEN_CATEGORIES for c in value):
+    if any(_invisible_at(value, i, joiners) for i in range(len(value))):
         return f"The {what} contains control or invisible characters; please type it again."
     return None

@@ -5,14 +5,14 @@ samples, prepare their features, and compute the DTW distances among all referen
 sign-in: most of the sign-in's CPU time. A stored row never changes (its sealed blob is bound
 to its primary key), so what is derived from it can be kept by row id:
 
-- `Sample`: the features the DTW compares and a compact replay print (the resampled shape and
-  timing `Verifier.is_replay` compares); no raw samples, and no repr that shows any;
+- `Sample`: the features the DTW compares and a compact replay print (the normalised resampled
+  shape `Verifier.is_replay` compares); no raw samples, and no repr that shows any;
 - the reference pair distances, so a reference set that gained one sample costs the new
   sample's distances to the others, not all of them again.
 
 `SampleCache.decide` gives exactly the decision `Verifier.verify` plus the recent-sample replay
-check give (`tests/biometrics/test_stored.py` compares them on SVC2004). This module only uses
-the verifier's public functions; the replay rule's tolerances are read from `verifier`.
+check give (`tests/signin/test_derived_samples.py` compares them on SVC2004). This module only
+uses the verifier's public functions.
 Imports nothing of Authature outside `biometrics`.
 """
 
@@ -27,55 +27,24 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from . import verifier as _verifier
 from .capture import Capture, FloatArray
 from .features import CHANNELS
-from .verifier import Decision, Prepared, Template, Verifier, channel_distance, prepare
+from .verifier import (
+    Decision,
+    Prepared,
+    ReplayPrint,
+    Template,
+    Verifier,
+    channel_distance,
+    is_replay_of,
+    prepare,
+    replay_print,
+)
 
-__all__ = ["ReplayPrint", "Sample", "SampleCache", "replay_print"]
+__all__ = ["Sample", "SampleCache"]
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
-
-
-@dataclass(frozen=True, repr=False)
-class ReplayPrint:
-    """What the replay rule compares: shape and timing resampled to 64 points (derived data)."""
-
-    stroke_count: int
-    xy: FloatArray
-    t: FloatArray
-    size: float
-    duration: float
-
-    def __repr__(self) -> str:
-        return f"ReplayPrint(strokes={self.stroke_count})"
-
-
-def replay_print(c: Capture) -> ReplayPrint:
-    """As `Verifier.is_replay` resamples a capture."""
-    pts = c.points()
-    n = len(pts)
-    idx = np.linspace(0, n - 1, _verifier._REPLAY_POINTS)
-    xy = np.stack([np.interp(idx, np.arange(n), pts[:, k]) for k in (0, 1)], axis=1)
-    t = np.interp(idx, np.arange(n), pts[:, 2])
-    lo = pts[:, :2].min(axis=0)
-    size = float(np.max(pts[:, :2].max(axis=0) - lo))
-    return ReplayPrint(c.stroke_count, xy - lo, t, max(size, 1.0), max(c.duration_ms, 1.0))
-
-
-def _is_replay(probe: ReplayPrint, seen: Sequence[ReplayPrint]) -> bool:
-    """`Verifier.is_replay` on replay prints."""
-    for other in seen:
-        if other.stroke_count != probe.stroke_count:
-            continue
-        size = max(probe.size, other.size)
-        dur = max(probe.duration, other.duration)
-        shape = float(np.sqrt(np.mean(np.sum((probe.xy - other.xy) ** 2, axis=1)))) / size
-        timing = float(np.sqrt(np.mean((probe.t - other.t) ** 2))) / dur
-        if shape < _verifier._REPLAY_SHAPE and timing < _verifier._REPLAY_TIME:
-            return True
-    return False
 
 
 @dataclass(frozen=True, repr=False)
@@ -193,11 +162,12 @@ class SampleCache:
     def decide(
         self, probe: Sample, references: Sequence[Sample], recent: Sequence[Sample]
     ) -> Decision:
-        """`Verifier.verify(references, probe)`, then refused as a replay of a recent sample."""
+        """Refused as a replay of a reference or an earlier sample, else `Verifier.verify`."""
         if not references:
             raise ValueError("decide() needs at least one reference")
         threshold = self.verifier.threshold
-        if _is_replay(probe.print, [r.print for r in references]):
+        # Before the DTW: a copy is a copy whatever it would score, and the audit says so.
+        if is_replay_of(probe.print, [r.print for r in (*references, *recent)]):
             return Decision(False, -math.inf, threshold, "replay")
         score, compared = self.verifier.score_and_distances(
             self.template(references), probe.prepared
@@ -206,6 +176,4 @@ class SampleCache:
             probe.compared[r.key] = compared[:, i]
         if score < threshold:
             return Decision(False, score, threshold, "rejected")
-        if _is_replay(probe.print, [r.print for r in recent]):
-            return Decision(False, score, threshold, "replay")
         return Decision(True, score, threshold, "accepted")

@@ -50,12 +50,18 @@ from authature.payments.service import (
     refusal,
     wants_bank_account,
 )
-from authature.plaintext import is_email_address, text_problem
+from authature.plaintext import canonical_email, is_email_address, text_problem
 from authature.security.keys import SEAL_TAG_BYTES, Keys
 
 __all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
 
 _MOBILE_MAX = 40  # the stored column's size
+#: A probe is compared for replay with the active references and up to this many of the user's
+#: other stored samples (signed ones, retired references), newest first: a copy of a sample
+#: that template updates retired, or of a sign-in of months ago, is refused too.  Each row is
+#: decrypted once per process (`SampleCache`); a user past this many sign-ins has only the
+#: oldest ones left out.
+REPLAY_HISTORY = 1000
 _NAME_MAX = 200
 
 
@@ -158,7 +164,8 @@ class SignInFlow:
                 raise refusal(rule).redirecting(request.redirect_uri, request.state)
         handle = secrets.token_urlsafe(32)
         now = self.clock.now()
-        prefill = request.user_params.get("identifier", "").strip().lower()
+        typed = request.user_params.get("identifier", "")
+        prefill = canonical_email(typed) or typed.strip()
         with self.uow() as repos:
             if request.ref_id is not None and request.amount_cents is not None:
                 earlier = repos.payments.purchase_by_ref(request.client.pk, request.ref_id)
@@ -281,23 +288,19 @@ class SignInFlow:
         )
         return Outcome(again=True)
 
-    def identify(self, handle: str, nonce: str, identifier: str) -> Outcome:
-        identifier = identifier.strip().lower()
+    def identify(self, handle: str, nonce: str, typed: str) -> Outcome:
+        canonical = canonical_email(typed)
+        identifier = canonical if canonical is not None else typed.strip()
         with self.uow() as repos:
             record = self._load(repos, handle)
             if not self._check_nonce(repos, record, nonce):
                 return self._stale(repos, record)
             if record.step != "identify":
                 return Outcome(again=True)
-            if (
-                not is_email_address(identifier)
-                or len(identifier) > 320
-                or text_problem(identifier, "e-mail address", 320) is not None
-            ):
+            plain = text_problem(identifier, "e-mail address", 320, joiners=False) is None
+            if canonical is None or not is_email_address(identifier) or not plain:
                 # What was typed comes back to be corrected, if it is plain text that fits.
-                shown = (
-                    identifier if text_problem(identifier, "e-mail address", 320) is None else None
-                )
+                shown = identifier if plain else None
                 repos.requests.update(
                     record.handle_digest,
                     pending_identifier=shown or None,
@@ -609,7 +612,7 @@ class SignInFlow:
         references = [self._sample(repos, s) for s in signatures.reference_refs(user.pk)]
         recent = [
             self._sample(repos, s, features=False)
-            for s in signatures.recent_signed_refs(user.pk, 20)
+            for s in signatures.earlier_sample_refs(user.pk, REPLAY_HISTORY)
         ]
         return _VerifyInputs(user.pk, tuple(references), tuple(recent))
 

@@ -538,8 +538,9 @@ _REFERENCE_REFS_SQL = _D_SIGNATURES.sql(
     "SELECT pk, {tag} FROM {table} WHERE user_pk = ? AND role = ? AND active = ? ORDER BY pk",
     tag=_TAG,
 )
-_RECENT_SIGNED_REFS_SQL = _D_SIGNATURES.sql(
-    "SELECT pk, {tag} FROM {table} WHERE user_pk = ? AND role = ? ORDER BY pk DESC LIMIT ?",
+_EARLIER_SAMPLE_REFS_SQL = _D_SIGNATURES.sql(
+    "SELECT pk, {tag} FROM {table} WHERE user_pk = ? AND NOT (role = ? AND active = ?) "
+    "ORDER BY pk DESC LIMIT ?",
     tag=_TAG,
 )
 _CLIENT_BY_ID_SQL = _D_CLIENTS.sql("SELECT {columns} FROM {table} WHERE client_id = ?")
@@ -683,8 +684,10 @@ class SqlSignatureStore:
         rows, _ = _driver_rows(self._u.core(), _REFERENCE_REFS_SQL, (user_pk, "reference", True))
         return [ports.SignatureRef(int(pk), bytes(tag)) for pk, tag in rows]
 
-    def recent_signed_refs(self, user_pk: int, limit: int) -> list[ports.SignatureRef]:
-        rows, _ = _driver_rows(self._u.core(), _RECENT_SIGNED_REFS_SQL, (user_pk, "signed", limit))
+    def earlier_sample_refs(self, user_pk: int, limit: int) -> list[ports.SignatureRef]:
+        rows, _ = _driver_rows(
+            self._u.core(), _EARLIER_SAMPLE_REFS_SQL, (user_pk, "reference", True, limit)
+        )
         return [ports.SignatureRef(int(pk), bytes(tag)) for pk, tag in rows]
 
     def by_pk(self, pk: int) -> ports.SignatureRecord | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -8,7 +9,7 @@ import pytest
 
 from authature.biometrics.capture import parse_capture
 from authature.biometrics.quality import quality_problem
-from authature.biometrics.svc2004 import load_signature
+from authature.biometrics.svc2004 import list_users, load_signature
 from authature.biometrics.verifier import Decision, Verifier
 
 
@@ -106,10 +107,46 @@ def test_enrollment_names_the_sample_from_another_writer(svc: Path) -> None:
 def test_no_two_genuine_signatures_look_like_replays(svc: Path) -> None:
     v = Verifier()
     for task in ("Task1", "Task2"):
-        for user in (1, 9, 17, 25):
+        for user in list_users(svc / task):
             caps = [load_signature(svc / task / f"U{user}S{n}.TXT") for n in range(1, 21)]
             for i, c in enumerate(caps):
-                assert not v.is_replay(c, caps[:i] + caps[i + 1 :])
+                assert not v.is_replay(c, caps[:i] + caps[i + 1 :]), (task, user, i + 1)
+
+
+def _changed(c: Any, column: int, factor: float) -> Any:
+    def one(s: Any) -> Any:
+        s = s.copy()
+        s[:, column] *= factor
+        return s
+
+    return dataclasses.replace(c, strokes=tuple(one(s) for s in c.strokes))
+
+
+@pytest.mark.data
+def test_copies_redrawn_slower_smaller_stretched_or_joined_are_replays(svc: Path) -> None:
+    import numpy as np
+
+    v = Verifier()
+    rng = np.random.default_rng(7)
+    for user in (3, 14, 29):
+        c = load_signature(svc / "Task2" / f"U{user}S4.TXT")
+        size = float(np.ptp(c.points()[:, :2], axis=0).max())
+        noisy = dataclasses.replace(
+            c,
+            strokes=tuple(
+                s + np.c_[rng.normal(0, 0.003 * size, (len(s), 2)), np.zeros((len(s), 2))]
+                for s in c.strokes
+            ),
+        )
+        for copy in (
+            _changed(c, 2, 1.03),  # time
+            _changed(c, 2, 0.8),
+            _changed(_changed(c, 0, 0.97), 1, 0.97),  # size
+            _changed(c, 0, 0.9),  # aspect
+            dataclasses.replace(c, strokes=(np.concatenate(c.strokes),)),
+            noisy,
+        ):
+            assert v.is_replay(copy, [c]), user
 
 
 @pytest.mark.data

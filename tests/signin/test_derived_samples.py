@@ -34,10 +34,9 @@ def _same(c: Capture) -> Capture:
 def _expected(
     verifier: Verifier, refs: list[Capture], recent: list[Capture], probe: Capture
 ) -> Decision:
-    decision = verifier.verify(refs, probe)
-    if decision.accepted and verifier.is_replay(probe, recent):
-        decision = replace(decision, accepted=False, reason="replay")
-    return decision
+    if verifier.is_replay(probe, recent):
+        return Decision(False, -math.inf, verifier.threshold, "replay")
+    return verifier.verify(refs, probe)
 
 
 @pytest.mark.parametrize("user", [1, 7])
@@ -110,7 +109,7 @@ def test_a_replay_only_sample_gains_its_features_when_asked_for_them() -> None:
     with pytest.raises(ValueError):
         only_print.prepared  # noqa: B018
     full = cache.get("k", load)
-    assert full.prepared is not None and full.print.stroke_count == only_print.print.stroke_count
+    assert full.prepared is not None and np.array_equal(full.print.xy, only_print.print.xy)
     assert cache.get("k", load, features=False) is full
     assert len(loads) == 2
 

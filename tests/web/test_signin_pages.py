@@ -17,6 +17,7 @@ from support.signin import (
     capture_json,
     enroll,
     follow,
+    get_page,
     open_page,
     post,
     redirect_params,
@@ -279,6 +280,8 @@ def test_signatures_are_encrypted_at_rest(live_server: LiveServer) -> None:
     [
         ("A\x07B", "Lovelace", "control or invisible"),
         ("Ada", "evil\u202e", "control or invisible"),
+        ("Ada\u200d", "Lovelace", "control or invisible"),  # a joiner joins nothing at the end
+        ("A\u200c\u200cda", "Lovelace", "control or invisible"),
         ("Ada", "L" * 201, "at most 200 characters"),
     ],
 )
@@ -294,7 +297,28 @@ def test_names_with_invisible_characters_or_too_long_are_refused(
         assert session.scalars(select(models.User)).all() == []
 
 
-@pytest.mark.parametrize("identifier", ["nul\x01x@example.com", "zero\x00x@example.com"])
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627", "Tehrani"),  # Persian: ZWNJ
+        ("Ada", "\U0001f469\u200d\U0001f3a4"),  # an emoji ZWJ sequence
+    ],
+)
+def test_names_spelt_with_a_zero_width_joiner_are_kept(
+    live_server: LiveServer, http: httpx.Client, first: str, last: str
+) -> None:
+    page = _enroll_page(live_server, http)
+    data = {"capture": capture_json(svc2004_path(3, 1)), "first_name": first, "last_name": last}
+    r = post(http, page, "signature", data)
+    assert r.status_code == 303, Page(page.url, r.text, r.status_code).status
+    # Kept on the pending request for the user to be created with, as typed.
+    shown = get_page(http, r.headers["location"])
+    assert "control or invisible" not in shown.status
+
+
+@pytest.mark.parametrize(
+    "identifier", ["nul\x01x@example.com", "zero\x00x@example.com", "zw\u200dj@example.com"]
+)
 def test_identifiers_with_control_characters_are_asked_again(
     live_server: LiveServer, http: httpx.Client, identifier: str
 ) -> None:
