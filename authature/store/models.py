@@ -272,6 +272,6 @@ class Purchase(Base):
     ref_id: Mapped[str] = mapped_column(String(200))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    # A client's order reference is captured once (migration 0004), whatever the path: two
+    # A client's order reference is captured once (migration 0005), whatever the path: two
     # authorizations captured at once with one ref_id cannot both become purchases.
     __table_args__ = (Index(PURCHASE_REF_INDEX, "client_pk", "ref_id", unique=True),)

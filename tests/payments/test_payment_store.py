@@ -148,12 +148,12 @@ def test_of_concurrent_captures_of_one_order_reference_exactly_one_wins(
 def test_the_reference_migration_fills_the_client_and_stops_on_duplicates(
     database: Database,
 ) -> None:
-    """0004 on a database with purchases: client_pk comes from the authorization; a client's
+    """0005 on a database with purchases: client_pk comes from the authorization; a client's
     ref_id captured twice before stops the upgrade with a sentence (no purchase is dropped)."""
     cfg = alembic_config(database.engine.url.render_as_string(hide_password=False))
     with database.engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0003")
+        command.downgrade(cfg, "0004")
     now = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
     rows: list[tuple[type[models.Base], dict[str, object]]] = [
         (
@@ -240,7 +240,7 @@ def test_the_reference_migration_fills_the_client_and_stops_on_duplicates(
     with database.engine.begin() as conn:
         for model, values in rows:
             conn.execute(insert(model.__table__).values(**values))  # type: ignore[arg-type]
-        purchases = Table("purchases", MetaData(), autoload_with=conn)  # 0003's, no client_pk
+        purchases = Table("purchases", MetaData(), autoload_with=conn)  # before 0005: no client_pk
         for pk in (1, 2):
             conn.execute(
                 insert(purchases).values(
