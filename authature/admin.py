@@ -118,12 +118,40 @@ def _check_description(description: str) -> str:
     return cleaned
 
 
-def _check_scopes(scopes: Sequence[str]) -> list[str]:
+# Scopes whose use needs client authentication (SPEC 3.4, 3.6), which a public client cannot
+# do: granting them to one would give tokens nothing could use. `payment` is not here: its
+# checkout is taken when the user signs and comes back with the token exchange, which a public
+# client makes with PKCE.
+_NEEDS_SECRET = {
+    "capture": "fetching the signature image (SPEC 3.4)",
+    "preapproval": "capturing a pre-approved payment (SPEC 3.6)",
+}
+
+
+def _check_scopes(scopes: Sequence[str], *, public: bool) -> list[str]:
     cleaned = [s.strip() for part in scopes for s in part.replace(" ", ",").split(",") if s.strip()]
     unknown = [s for s in cleaned if s not in KNOWN_SCOPES]
     if unknown or not cleaned:
         raise AdminError(f"Scopes must be among {', '.join(SUPPORTED_SCOPES)}.")
+    needs_secret = [s for s in dict.fromkeys(cleaned) if s in _NEEDS_SECRET]
+    if public and needs_secret:
+        raise AdminError(
+            f"A public client cannot have the {' and '.join(needs_secret)} "
+            f"scope{'s' if len(needs_secret) > 1 else ''}, because "
+            f"{' and '.join(_NEEDS_SECRET[s] for s in needs_secret)} "
+            f"need{'' if len(needs_secret) > 1 else 's'} the client secret that a public client "
+            "does not have."
+        )
     return list(dict.fromkeys(cleaned))
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What `clients disable` revoked or deleted."""
+
+    tokens: int
+    codes: int
+    signins: int
 
 
 class ClientAdmin:
@@ -143,7 +171,7 @@ class ClientAdmin:
         name = _check_name(name)
         description = _check_description(description)
         uris = _check_redirect_uris(redirect_uris)
-        scope_list = _check_scopes(scopes)
+        scope_list = _check_scopes(scopes, public=public)
         secret = None if public else secrets.token_hex(32)
         with self.uow() as repos:
             client = repos.clients.create(
@@ -176,16 +204,26 @@ class ClientAdmin:
             changes["description"] = _check_description(str(changes["description"]))
         if "redirect_uris" in changes:
             changes["redirect_uris"] = _check_redirect_uris(changes["redirect_uris"])  # type: ignore[arg-type]
-        if "scopes" in changes:
-            changes["scopes"] = _check_scopes(changes["scopes"])  # type: ignore[arg-type]
         client = self.get(client_id)
+        if "scopes" in changes:
+            changes["scopes"] = _check_scopes(changes["scopes"], public=client.is_public)  # type: ignore[arg-type]
         with self.uow() as repos:
             updated = repos.clients.update(client.pk, **changes)
         assert updated is not None
         return updated
 
-    def disable(self, client_id: str, disabled: bool = True) -> ClientRecord:
-        return self.update(client_id, disabled=disabled)
+    def disable(self, client_id: str, disabled: bool = True) -> tuple[ClientRecord, Ended]:
+        """Disable (or enable) a client. Disabling also ends what it holds, in the same
+        transaction: a disabled client is usually a compromised one, and `clients enable` must
+        not bring its old tokens, codes or sign-ins back."""
+        client = self.get(client_id)
+        ended = Ended(0, 0, 0)
+        with self.uow() as repos:
+            updated = repos.clients.update(client.pk, disabled=disabled)
+            if disabled:
+                ended = Ended(*repos.clients.end_grants(client.pk, datetime.now(UTC)))
+        assert updated is not None
+        return updated, ended
 
     def rotate_secret(self, client_id: str) -> NewClient:
         client = self.get(client_id)
@@ -202,7 +240,10 @@ class ClientAdmin:
         return NewClient(updated, secret)
 
     def redirect_allowed(self, client: ClientRecord, uri: str) -> bool:
-        return any(matches_redirect_uri(uri, r) for r in client.redirect_uris)
+        return any(
+            matches_redirect_uri(uri, r, any_loopback_port=client.is_public)
+            for r in client.redirect_uris
+        )
 
 
 class UserAdmin:

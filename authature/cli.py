@@ -301,19 +301,24 @@ def clients_update(
 @clients.command("disable")
 @click.argument("client_id")
 def clients_disable(client_id: str) -> None:
-    """Disable a client: its authorizations are refused and its tokens stop verifying."""
+    """Disable a client: its authorizations are refused, and its live tokens, unused codes and
+    sign-ins in progress are revoked for good (enabling it again does not bring them back)."""
     admin, _ = _admin()
-    admin.disable(client_id)
-    click.echo(f"Client {client_id} is disabled; its tokens no longer verify.")
+    _, ended = admin.disable(client_id)
+    click.echo(
+        f"Client {client_id} is disabled. Revoked for good: {ended.tokens} live token(s), "
+        f"{ended.codes} unused code(s) and {ended.signins} sign-in(s) in progress; "
+        "`clients enable` will not bring them back."
+    )
 
 
 @clients.command("enable")
 @click.argument("client_id")
 def clients_enable(client_id: str) -> None:
-    """Enable a disabled client again."""
+    """Enable a disabled client again; its users sign in anew (tokens from before stay revoked)."""
     admin, _ = _admin()
     admin.disable(client_id, disabled=False)
-    click.echo(f"Client {client_id} is enabled.")
+    click.echo(f"Client {client_id} is enabled; its users sign in again to get new tokens.")
 
 
 @clients.command("rotate-secret")

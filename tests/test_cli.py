@@ -129,6 +129,39 @@ def test_bad_client_definitions_are_refused_with_a_reason(
     assert json.loads(run.invoke(main, ["clients", "list", "--json"]).stdout) == []
 
 
+@pytest.mark.parametrize(
+    ("scopes", "message"),
+    [
+        ("capture", "cannot have the capture scope, because fetching the signature image"),
+        ("authenticate,preapproval", "cannot have the preapproval scope, because capturing"),
+        ("capture,preapproval", "cannot have the capture and preapproval scopes"),
+    ],
+)
+def test_a_public_client_cannot_have_scopes_that_need_its_secret(
+    run: CliRunner, scopes: str, message: str
+) -> None:
+    """The signature fetch (SPEC 3.4) and a payment capture (SPEC 3.6) authenticate the client:
+    a public client could hold such tokens and never use them."""
+    public = ["--public", "--redirect-uri", "myapp://cb"]
+    refused = run.invoke(main, ["clients", "create", "--name", "App", *public, "--scopes", scopes])
+    assert refused.exit_code != 0
+    assert message in refused.output and "Traceback" not in refused.output
+    assert json.loads(run.invoke(main, ["clients", "list", "--json"]).stdout) == []
+    # What a public client can use: sign-in, OpenID Connect, a one-off payment.
+    created = run.invoke(
+        main,
+        ["clients", "create", "--name", "App", *public, "--scopes", "authenticate,openid,payment"],
+    )
+    assert created.exit_code == 0, created.output
+    client_id = created.stdout.split()[1]
+    update = run.invoke(main, ["clients", "update", client_id, "--scopes", scopes])
+    assert update.exit_code != 0 and message in update.output
+    shown = json.loads(run.invoke(main, ["clients", "show", client_id]).output)
+    assert shown["scopes"] == ["authenticate", "openid", "payment"]
+    # A confidential client may have them all.
+    assert _create(run, "--scopes", "capture,preapproval")["client_secret"]
+
+
 def test_unknown_client_and_user_say_so(run: CliRunner) -> None:
     _create(run)
     result = run.invoke(main, ["clients", "show", "nope"])

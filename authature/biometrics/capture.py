@@ -155,8 +155,12 @@ def parse_capture(payload: object) -> Capture:
         raise CaptureError(
             f"The device pixel ratio (“dpr”) must be more than 0 and at most {MAX_DPR:g}."
         )
-    pointer = payload.get("pointer_type", "unknown")
-    pointer_type = pointer if isinstance(pointer, str) and pointer in POINTER_TYPES else "unknown"
+    pointer = payload.get("pointer_type")
+    pointer_type = "unknown" if pointer in (None, "") else pointer  # "": the browser did not say
+    if pointer_type not in POINTER_TYPES:
+        raise CaptureError(
+            f"The pointer type (“pointer_type”) must be one of {', '.join(POINTER_TYPES)}, or left out."
+        )
 
     raw_strokes = payload.get("strokes")
     if not isinstance(raw_strokes, list):
@@ -238,8 +242,11 @@ def _checked(
         raise CaptureError(f"Every point must lie inside the {width:g} x {height:g} pixel canvas.")
     if ps.min() < 0.0 or ps.max() > 1.0:
         raise CaptureError("Pressure must be between 0 and 1.")
-    if np.any(np.diff(ts) < 0):
-        raise CaptureError("Point times must never go backwards, within or across strokes.")
+    if np.any(np.diff(ts) < 0) or ts[0] < 0:  # t: milliseconds from the first point, so >= 0
+        raise CaptureError(
+            "Point times must never go backwards, within or across strokes, and start at 0 or "
+            "later (t counts milliseconds from the first point)."
+        )
     t0 = float(ts[0])
     duration = float(ts[-1]) - t0
     if duration > MAX_DURATION_MS:

@@ -115,7 +115,10 @@ def parse_authorization_request(
     if client is None:
         raise errors.invalid_request("Unknown client_id.")
     if client.disabled:
-        raise errors.unauthorized_client("This client is disabled.")
+        raise errors.unauthorized_client(
+            "This application is disabled on this Authature server, so you cannot sign in to "
+            "it here for now. Contact the application's support."
+        )
     redirect_uri = validate_redirect_uri(client, trusted.get("redirect_uri"))
     state = next((v for k, v in items if k == "state"), None)
     if state is not None and (len(state) > _MAX_PARAM or "\ufffd" in state or "\x00" in state):
@@ -160,6 +163,12 @@ def _parse_trusted(
             )
         if value:
             user_params[name] = value
+    # OpenID Connect Core 3.1.2.1: login_hint only suggests the e-mail address (the field stays
+    # editable); user_params[identifier] wins, and a hint that could not be an address is
+    # dropped rather than refused, as a hint may be.
+    hint = params.get("login_hint", "").strip()
+    if "identifier" not in user_params and hint and text_problem(hint, "login_hint", 320) is None:
+        user_params["identifier"] = hint
     ref_id, amount = params.get("ref_id"), params.get("amount")
     amount_cents: int | None = None
     if "payment" in scopes:

@@ -1,4 +1,5 @@
-"""Client authentication (RFC 6749 2.3.1) and redirect URI matching (RFC 6749 3.1.2, RFC 8252 7.3)."""
+"""Client authentication (RFC 6749 2.3.1) and redirect URI matching (RFC 6749 3.1.2, RFC 8252 7.3
+for public clients only)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def authenticate_client(
     if credentials is None:
         raise errors.invalid_client("Client authentication is required.", basic=True)
     client = clients.by_client_id(credentials.client_id)
-    if client is None or client.disabled:
+    if client is None:
         if credentials.client_secret is not None:
             matches_secret(credentials.client_secret, "0" * 64)  # same work as a real check
         raise errors.invalid_client(
@@ -98,6 +99,8 @@ def authenticate_client(
                 "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
                 basic=True,
             )
+        if client.disabled:  # its authorize page already says so to anyone
+            raise _disabled()
         return client
     if credentials.client_secret is None:
         raise errors.invalid_client("Client authentication is required.", basic=True)
@@ -106,7 +109,17 @@ def authenticate_client(
             "Client authentication failed: check the client_id and client_secret (Basic header or form, not both).",
             basic=True,
         )
+    if client.disabled:  # only now: who lacks the secret learns nothing about the client
+        raise _disabled()
     return client
+
+
+def _disabled() -> errors.OAuthError:
+    return errors.invalid_client(
+        "This client is disabled by the operator of this Authature server, so its credentials "
+        "are refused and its tokens were revoked; contact the operator.",
+        basic=True,
+    )
 
 
 def _loopback_parts(uri: str) -> tuple[str, str, str, str] | None:
@@ -122,10 +135,14 @@ def _loopback_parts(uri: str) -> tuple[str, str, str, str] | None:
     return parts.scheme, host, parts.path, parts.query
 
 
-def matches_redirect_uri(requested: str, registered: str) -> bool:
-    """Exact string match; loopback IP redirects match on any port (RFC 8252 7.3)."""
+def matches_redirect_uri(requested: str, registered: str, *, any_loopback_port: bool) -> bool:
+    """Exact string match (SPEC 3.1). With `any_loopback_port` (public, native clients only),
+    loopback IP redirects match on any port: RFC 8252 7.3 lets a native app listen on whatever
+    port the system gives it. A confidential web client knows its address, so it gets none."""
     if requested == registered:
         return True
+    if not any_loopback_port:
+        return False
     a, b = _loopback_parts(requested), _loopback_parts(registered)
     if a is None or b is None:
         return False
@@ -140,7 +157,7 @@ def validate_redirect_uri(client: ClientRecord, requested: str | None) -> str:
     if not requested:
         raise errors.invalid_request("redirect_uri is required.")
     for registered in client.redirect_uris:
-        if matches_redirect_uri(requested, registered):
+        if matches_redirect_uri(requested, registered, any_loopback_port=client.is_public):
             return requested
     raise errors.invalid_request("redirect_uri is not registered for this client.")
 

@@ -11,6 +11,7 @@ import re
 __all__ = [
     "OAuthError",
     "access_denied",
+    "insufficient_scope",
     "invalid_client",
     "invalid_grant",
     "invalid_request",
@@ -31,8 +32,14 @@ _DESCRIPTION = re.compile(r"^[\x20-\x21\x23-\x5b\x5d-\x7e]*$")
 
 
 def quote(value: str, limit: int = 40) -> str:
-    """A client-supplied fragment made safe to put into an error_description."""
-    return "".join(c if _DESCRIPTION.fullmatch(c) else "?" for c in value[:limit])
+    """A client-supplied fragment made safe to put into an error_description.
+
+    RFC 6749 5.2 allows printable ASCII but `"` and `\\` there, so any other character is
+    written as its code point (`١٢٣` becomes `<U+0661><U+0662><U+0663>`): the developer sees
+    what the server received instead of question marks. Past `limit` characters, `...`.
+    """
+    shown = "".join(c if _DESCRIPTION.fullmatch(c) else f"<U+{ord(c):04X}>" for c in value[:limit])
+    return shown + ("..." if len(value) > limit else "")
 
 
 class OAuthError(Exception):
@@ -148,6 +155,19 @@ def invalid_token(
     description: str = "The token is revoked, expired or invalid; have the user sign in again.",
 ) -> OAuthError:
     return OAuthError("invalid_token", description, 400)
+
+
+def insufficient_scope(scope: str) -> OAuthError:
+    """Not in SPEC 4's table: RFC 6750 3.1 for a bearer resource outside SPEC 3 (userinfo),
+    403 with the challenge naming the scope the token lacks."""
+    return OAuthError(
+        "insufficient_scope",
+        f"The access token was not granted the {scope} scope; ask for it at /oauth/authorize.",
+        403,
+        headers={
+            "WWW-Authenticate": f'Bearer realm="authature", error="insufficient_scope", scope="{scope}"'
+        },
+    )
 
 
 def rate_limited(retry_after_seconds: int) -> OAuthError:

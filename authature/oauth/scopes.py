@@ -37,9 +37,14 @@ def parse_scope(raw: str | None, allowed: frozenset[str] | None = None) -> tuple
     """Split a scope string; refuse unknown, malformed, empty or not-allowed scopes."""
     if raw is None or not raw.strip():
         raise errors.invalid_scope("The scope parameter is required.")
-    parts = [p for p in re.split(r"[\s,]+", raw.strip()) if p]
-    if not parts:  # "," or ",,": separators only
+    items = [item.strip() for item in raw.split(",")]
+    if not any(items):  # "," or ",,": separators only
         raise errors.invalid_scope("The scope parameter is required.")
+    if not all(items):  # "capture,,authenticate" or "capture,": an empty item is malformed
+        raise errors.invalid_scope(
+            "The scope list has an empty item; separate scopes with one comma or spaces."
+        )
+    parts = [p for item in items for p in item.split()]
     seen: list[str] = []
     for part in parts:
         if not _SCOPE_TOKEN.match(part) or part not in KNOWN_SCOPES:

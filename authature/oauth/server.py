@@ -228,7 +228,7 @@ class OAuthServer:
                 failure = errors.invalid_grant("The refresh token is revoked or expired.")
             elif record.used_at is not None:
                 repos.tokens.revoke_family(record.family, now)
-                failure = errors.invalid_grant("The refresh token was already used.")
+                failure = _refresh_reused()
             else:
                 # Check the request before using the token up: a refused request (a wider
                 # scope) must not burn it, or the client's next, valid refresh would look like
@@ -246,7 +246,7 @@ class OAuthServer:
                     failure = exc
                 if failure is None and not repos.tokens.use_refresh(digest, now):
                     repos.tokens.revoke_family(record.family, now)  # lost a race to a reuse
-                    failure = errors.invalid_grant("The refresh token was already used.")
+                    failure = _refresh_reused()
             if failure is None:
                 assert record is not None
                 user = repos.users.by_pk(record.user_pk)
@@ -380,7 +380,7 @@ class OAuthServer:
         with self.uow.read() as repos:
             record = live_access_token(repos, self.hasher, token, self.clock.now())
             if "openid" not in record.scopes:
-                raise errors.invalid_scope("The token was not granted the openid scope.")
+                raise errors.insufficient_scope("openid")  # RFC 6750 3.1
             client = repos.clients.by_pk(record.client_pk)
             user = repos.users.by_pk(record.user_pk)
         if client is None or client.disabled or user is None:
@@ -403,3 +403,11 @@ def _checkout(repos: Repos, code: CodeRecord) -> dict[str, Any] | None:
         "ref_id": purchase.ref_id,
         "amount": purchase.amount_cents,
     }
+
+
+def _refresh_reused() -> errors.OAuthError:
+    """RFC 9700 4.14.2: a reused refresh token revoked its whole family; say so."""
+    return errors.invalid_grant(
+        "The refresh token was already used, so every token of this sign-in was revoked; "
+        "the user must sign in again."
+    )

@@ -186,6 +186,10 @@ def live_token_check(repos: Repos, hasher: Hasher, token: str | None, now: datet
     if not token or len(token) > 256:
         raise errors.invalid_token()
     record = repos.tokens.check(hasher.digest(token, "access_token"))
+    if record is not None and record.client_disabled:  # say why, though `disable` revoked it
+        raise errors.invalid_token(
+            "The client this token was issued to is disabled; its tokens no longer work."
+        )
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         raise errors.invalid_token()
     return record

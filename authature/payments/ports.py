@@ -14,6 +14,7 @@ from typing import Protocol
 __all__ = [
     "AuthorizationRecord",
     "BankAccountRecord",
+    "DuplicateReference",
     "MandateRecord",
     "PaymentStore",
     "PurchaseRecord",
@@ -64,9 +65,15 @@ class PurchaseRecord:
     pk: int
     purchase_id: str  # 24 lowercase hex (SPEC 3.6)
     authorization_pk: int
+    client_pk: int
     ref_id: str
     amount_cents: int
     created_at: datetime
+
+
+class DuplicateReference(Exception):
+    """`add_purchase` lost a race: the client's `ref_id` became a purchase meanwhile (the
+    store's unique constraint). The unit of work must be rolled back."""
 
 
 class SealFn(Protocol):
@@ -133,8 +140,18 @@ class PaymentStore(Protocol):
         ...
 
     def add_purchase(
-        self, purchase_id: str, authorization_pk: int, ref_id: str, amount_cents: int, now: datetime
-    ) -> PurchaseRecord: ...
+        self,
+        purchase_id: str,
+        authorization_pk: int,
+        client_pk: int,
+        ref_id: str,
+        amount_cents: int,
+        now: datetime,
+    ) -> PurchaseRecord:
+        """Raises DuplicateReference when the client already has a purchase with `ref_id`."""
+        ...
+
+    def purchase_by_ref(self, client_pk: int, ref_id: str) -> PurchaseRecord | None: ...
 
     def checkout_of_signature(
         self, signature_pk: int

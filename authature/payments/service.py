@@ -24,7 +24,7 @@ from authature.oauth.token import live_access_token
 from authature.payments.bank import BankGateway, BankUnavailable, FakeBank
 from authature.payments.iban import BankDetails
 from authature.payments.mandate import mandate_sha256, mandate_text
-from authature.payments.ports import BankAccountRecord, MandateRecord
+from authature.payments.ports import BankAccountRecord, DuplicateReference, MandateRecord
 from authature.payments.rules import PaymentFacts, first_failed_rule, rule_sentence
 from authature.security.keys import Keys
 from authature.security.secrets import new_id
@@ -34,6 +34,7 @@ __all__ = [
     "PaymentService",
     "bank_gateway_for",
     "format_amount",
+    "reference_used",
     "refusal",
     "wants_bank_account",
 ]
@@ -59,6 +60,16 @@ def format_amount(amount_cents: int) -> str:
 
 def refusal(rule: str) -> errors.OAuthError:
     return errors.payment_refused(rule, rule_sentence(rule))
+
+
+def reference_used(ref_id: str, purchase_id: str | None) -> errors.OAuthError:
+    """SPEC 3.6: a client's order reference (`ref_id`) is captured once. A client mistake, not
+    a rule about the payer, so SPEC 4's invalid_request rather than a named 403 refusal."""
+    earlier = f" as purchase {purchase_id}" if purchase_id else ""
+    return errors.invalid_request(
+        f"The order reference ref_id '{errors.quote(ref_id, 60)}' was already captured{earlier}; "
+        "each ref_id is captured once, so give a new order a new one."
+    )
 
 
 def bank_gateway_for(settings: PaymentSettings) -> BankGateway:
@@ -162,7 +173,10 @@ class PaymentService:
             return refusal("GENERIC_FAIL_MESSAGE")
         one_off = "preapproval" not in record.scopes
         if "payment" in record.scopes:
-            assert record.amount_cents is not None
+            assert record.amount_cents is not None and record.ref_id is not None
+            earlier = repos.payments.purchase_by_ref(client.pk, record.ref_id)
+            if earlier is not None:
+                return reference_used(record.ref_id, earlier.purchase_id)
             facts = self._facts(
                 repos,
                 user,
@@ -209,7 +223,7 @@ class PaymentService:
                 new_id(), mandate, record.device_uid, signature_pk, now, now, used_at=now
             )
             repos.payments.add_purchase(
-                new_id(), authorization.pk, record.ref_id, record.amount_cents, now
+                new_id(), authorization.pk, client.pk, record.ref_id, record.amount_cents, now
             )
         return None
 
@@ -289,10 +303,18 @@ class PaymentService:
             if user is None or mandate is None or mandate.pk != found.mandate_pk:
                 # A newer mandate replaced the one this authorization was made under.
                 raise errors.invalid_grant("The authorization is no longer valid.")
+            earlier = repos.payments.purchase_by_ref(client.pk, ref_id)
+            if earlier is not None:
+                raise reference_used(ref_id, earlier.purchase_id)
             self._check_rules(repos, user, client, mandate, device_uid, amount_cents, now)
             if not repos.payments.use_authorization(found.pk, now):
                 raise errors.invalid_grant("The authorization was already captured.")
-            purchase = repos.payments.add_purchase(new_id(), found.pk, ref_id, amount_cents, now)
+            try:
+                purchase = repos.payments.add_purchase(
+                    new_id(), found.pk, client.pk, ref_id, amount_cents, now
+                )
+            except DuplicateReference as exc:  # a concurrent capture took it: all rolls back
+                raise reference_used(ref_id, None) from exc
         return purchase.purchase_id
 
     # -- the rules' facts ------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from authature.payments.rules import request_refusal
 from authature.payments.service import (
     PaymentService,
     format_amount,
+    reference_used,
     refusal,
     wants_bank_account,
 )
@@ -166,6 +167,11 @@ class SignInFlow:
         typed = request.user_params.get("identifier", "")
         prefill = canonical_email(typed) or typed.strip()
         with self.uow() as repos:
+            if request.ref_id is not None and request.amount_cents is not None:
+                earlier = repos.payments.purchase_by_ref(request.client.pk, request.ref_id)
+                if earlier is not None:  # before the page: nobody signs for it in vain
+                    error = reference_used(request.ref_id, earlier.purchase_id)
+                    raise error.redirecting(request.redirect_uri, request.state)
             repos.requests.add(
                 AuthRequestRecord(
                     handle_digest=self.keys.digest(handle, "auth_request"),
@@ -727,11 +733,11 @@ class SignInFlow:
                 return self._finish_error(repos, record, refused)
         code = self.oauth.issue_code(repos, record, user_pk, signature_pk, now)
         repos.requests.delete(record.handle_digest)
-        if is_native_redirect(record.redirect_uri):
-            return Outcome(native_json={"code": code, "state": record.state}, status=200)
         params = {"code": code, "state": record.state}
         if self.policy.issuer:
-            params["iss"] = self.policy.issuer
+            params["iss"] = self.policy.issuer  # RFC 9207, native JSON answers too
+        if is_native_redirect(record.redirect_uri):
+            return Outcome(native_json=params, status=200)
         return Outcome(redirect_to=authorization_redirect(record.redirect_uri, params))
 
     def _finish_error(

@@ -256,6 +256,9 @@ class PaymentAuthorization(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+PURCHASE_REF_INDEX = "ix_purchases_client_ref"
+
+
 class Purchase(Base):
     """SPEC 3.6: a captured payment."""
 
@@ -265,6 +268,10 @@ class Purchase(Base):
     authorization_pk: Mapped[int] = mapped_column(
         ForeignKey("payment_authorizations.pk", ondelete="CASCADE"), unique=True
     )
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.pk", ondelete="CASCADE"))
     ref_id: Mapped[str] = mapped_column(String(200))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # A client's order reference is captured once (migration 0005), whatever the path: two
+    # authorizations captured at once with one ref_id cannot both become purchases.
+    __table_args__ = (Index(PURCHASE_REF_INDEX, "client_pk", "ref_id", unique=True),)

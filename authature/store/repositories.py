@@ -19,11 +19,13 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    delete,
     func,
     insert,
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from authature.oauth import ports
@@ -171,6 +173,35 @@ class SqlClientStore:
             setattr(row, key, value)
         self._u.session.flush()
         return _client(row)
+
+    def end_grants(self, pk: int, now: datetime) -> tuple[int, int, int]:
+        """Revoke the client's live access and refresh tokens, delete its unused codes and its
+        sign-ins in progress, and expire its uncaptured payment authorizations (`clients
+        disable`). Returns (tokens revoked, codes deleted, sign-ins deleted)."""
+        connection = self._u.core()
+        tokens = 0
+        for table in (_ACCESS, _REFRESH):
+            tokens += connection.execute(
+                update(table)
+                .where(
+                    table.c.client_pk == pk, table.c.revoked_at.is_(None), table.c.expires_at > now
+                )
+                .values(revoked_at=now)
+            ).rowcount
+        codes = connection.execute(
+            delete(_CODES).where(_CODES.c.client_pk == pk, _CODES.c.used_at.is_(None))
+        ).rowcount
+        signins = connection.execute(delete(_REQUESTS).where(_REQUESTS.c.client_pk == pk)).rowcount
+        connection.execute(
+            update(_AUTHORIZATIONS)
+            .where(
+                _AUTHORIZATIONS.c.client_pk == pk,
+                _AUTHORIZATIONS.c.used_at.is_(None),
+                _AUTHORIZATIONS.c.expires_at > now,
+            )
+            .values(expires_at=now)
+        )
+        return tokens, codes, signins
 
 
 class SqlUserStore:
@@ -888,22 +919,49 @@ class SqlPaymentStore:
         return result.rowcount == 1
 
     def add_purchase(
-        self, purchase_id: str, authorization_pk: int, ref_id: str, amount_cents: int, now: datetime
+        self,
+        purchase_id: str,
+        authorization_pk: int,
+        client_pk: int,
+        ref_id: str,
+        amount_cents: int,
+        now: datetime,
     ) -> payment_ports.PurchaseRecord:
         connection = self._u.core()
-        connection.execute(
-            insert(_PURCHASES).values(
-                purchase_id=purchase_id,
-                authorization_pk=authorization_pk,
-                ref_id=ref_id,
-                amount_cents=amount_cents,
-                created_at=now,
+        try:
+            connection.execute(
+                insert(_PURCHASES).values(
+                    purchase_id=purchase_id,
+                    authorization_pk=authorization_pk,
+                    client_pk=client_pk,
+                    ref_id=ref_id,
+                    amount_cents=amount_cents,
+                    created_at=now,
+                )
             )
-        )
+        except IntegrityError as exc:
+            # PostgreSQL names the index; SQLite names its columns.
+            if models.PURCHASE_REF_INDEX in str(
+                exc
+            ) or "purchases.client_pk, purchases.ref_id" in str(exc):
+                raise payment_ports.DuplicateReference(ref_id) from exc
+            raise
         row = connection.execute(
             select(_PURCHASES).where(_PURCHASES.c.purchase_id == purchase_id)
         ).first()
         return _record(payment_ports.PurchaseRecord, row)
+
+    def purchase_by_ref(self, client_pk: int, ref_id: str) -> payment_ports.PurchaseRecord | None:
+        row = (
+            self._u.core()
+            .execute(
+                select(_PURCHASES).where(
+                    _PURCHASES.c.client_pk == client_pk, _PURCHASES.c.ref_id == ref_id
+                )
+            )
+            .first()
+        )
+        return _record(payment_ports.PurchaseRecord, row) if row else None
 
     def checkout_of_signature(
         self, signature_pk: int

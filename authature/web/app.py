@@ -44,6 +44,8 @@ def _authorize_error_page(request: Request, exc: errors.OAuthError) -> Response:
         # itself still works, so say so and link back to it.
         title = "What you sent could not be used"
         back = request.url.path.rsplit("/", 1)[0]
+    elif exc.error == "unauthorized_client":  # before the redirect URI: a disabled client
+        title = "This application is disabled"
     else:
         title = "This sign-in link is not valid"
     response = render_page(

@@ -38,8 +38,12 @@ def bearer_token(authorization: str | None, query: Mapping[str, str]) -> str:
 
 
 async def authorize(request: Request) -> Response:
+    """GET with the query string, or POST with a form body (OpenID Connect Core 3.1.2.1)."""
     services = _services(request)
-    items = list(request.query_params.multi_items())
+    if request.method == "POST":
+        items = list((await read_form(request)).items())
+    else:
+        items = list(request.query_params.multi_items())
     parsed = await _threaded(request, services.oauth.parse_authorization, items)
     if request.method == "HEAD":  # a link checker or prefetch must not open a sign-in
         return Response(status_code=200, headers={"Cache-Control": "no-store"})
@@ -102,7 +106,7 @@ async def _threaded(request: Request, fn: Callable[..., T], *args: Any) -> T:
 
 
 routes = [
-    Route("/oauth/authorize", authorize, methods=["GET"]),
+    Route("/oauth/authorize", authorize, methods=["GET", "POST"]),
     Route("/oauth/token", token, methods=["POST"]),
     Route("/oauth/token", verify_token, methods=["GET"]),
     Route("/oauth/signatures/{token}", signature, methods=["GET"]),

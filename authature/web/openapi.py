@@ -93,6 +93,13 @@ _SIGNIN_ANSWERS = {
     **_PAGE_ERRORS,
 }
 
+_AUTHORIZE_ANSWERS = {
+    "303": _redirect("The sign-in page"),
+    "302": _redirect("The client's redirect URI with an error"),
+    "200": _json({"type": "object"}, "A native client's JSON error"),
+    **_PAGE_ERRORS,
+}
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -117,14 +124,34 @@ DOCUMENT: dict[str, Any] = {
                     _query("code_challenge"),
                     _query("code_challenge_method"),
                     _query("nonce"),
+                    _query("login_hint", False, "suggests the e-mail address"),
                 ],
-                "responses": {
-                    "303": _redirect("The sign-in page"),
-                    "302": _redirect("The client's redirect URI with an error"),
-                    "200": _json({"type": "object"}, "A native client's JSON error"),
-                    **_PAGE_ERRORS,
-                },
-            }
+                "responses": _AUTHORIZE_ANSWERS,
+            },
+            "post": {
+                "summary": "Start signing in with a form body (OpenID Connect Core 3.1.2.1)",
+                "requestBody": _form(
+                    dict.fromkeys(
+                        (
+                            "client_id",
+                            "redirect_uri",
+                            "response_type",
+                            "state",
+                            "scope",
+                            "device_uid",
+                            "ref_id",
+                            "amount",
+                            "ux_style",
+                            "code_challenge",
+                            "code_challenge_method",
+                            "nonce",
+                            "login_hint",
+                        ),
+                        "as for GET",
+                    )
+                ),
+                "responses": _AUTHORIZE_ANSWERS,
+            },
         },
         "/oauth/token": {
             "post": {

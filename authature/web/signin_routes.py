@@ -123,6 +123,12 @@ async def bank(request: Request) -> Response:
     return await _post(request, "bank")
 
 
+def back_to_page(request: Request) -> Response:
+    """A browser GET on a form's address (reloaded after a POST, or the address bar): the page
+    shows the current step, so go there (303) instead of answering 405."""
+    return RedirectResponse(f"/signin/{request.path_params['handle']}", status_code=303)
+
+
 def gone(request: Request) -> Response:
     return render_page(
         request,
@@ -142,4 +148,8 @@ routes = [
     Route("/signin/{handle}/restart", restart, methods=["POST"]),
     Route("/signin/{handle}/deny", deny, methods=["POST"]),
     Route("/signin/{handle}/bank", bank, methods=["POST"]),
+    *(
+        Route(f"/signin/{{handle}}/{step}", back_to_page, methods=["GET"])
+        for step in ("identify", "signature", "restart", "deny", "bank")
+    ),
 ]

@@ -111,12 +111,32 @@ def test_small_overshoot_of_the_canvas_edge_is_tolerated_and_clamped(make_payloa
     assert c.strokes[0][0, 0] == 0.0 and c.strokes[0][1, 1] == 200.0
 
 
-def test_unknown_pointer_type_becomes_unknown(make_payload: Any) -> None:
+def test_an_unknown_pointer_type_is_refused_naming_the_allowed_ones(make_payload: Any) -> None:
     p = _payload(make_payload)
-    p["pointer_type"] = "stylus-9000"
+    for bad in ("laser", "stylus-9000", "Pen", 3, ["pen"]):
+        p["pointer_type"] = bad
+        with pytest.raises(CaptureError, match=r"one of mouse, pen, touch, unknown, or left out"):
+            parse_capture(p)
+
+
+def test_a_missing_or_empty_pointer_type_is_unknown(make_payload: Any) -> None:
+    """PointerEvent.pointerType is "" where the browser cannot tell."""
+    p = _payload(make_payload)
+    p["pointer_type"] = ""
     assert parse_capture(p).pointer_type == "unknown"
-    p["pointer_type"] = 3
+    del p["pointer_type"]
     assert parse_capture(p).pointer_type == "unknown"
+    for known in ("mouse", "pen", "touch", "unknown"):
+        p["pointer_type"] = known
+        assert parse_capture(p).pointer_type == known
+
+
+def test_a_negative_time_is_refused_with_the_time_rule(make_payload: Any) -> None:
+    p = _payload(make_payload)
+    for point in p["strokes"][0]:
+        point[2] -= 500  # t is milliseconds from the first point: never below 0
+    with pytest.raises(CaptureError, match=r"start at 0 or later"):
+        parse_capture(p)
 
 
 @pytest.mark.parametrize("payload", [None, [], "x", 3, {"strokes": "abc", "width": 1, "height": 1}])

@@ -113,3 +113,57 @@ def test_a_refused_checkout_redirects_with_the_rule_and_stores_no_account(
             for model in (models.BankAccount, models.Mandate, models.Purchase):
                 count = conn.execute(select(func.count()).select_from(model)).scalar_one()
                 assert count == 0, model
+
+
+def test_a_checkout_of_an_order_reference_already_paid_is_refused_and_stores_nothing(
+    live_server: LiveServer,
+) -> None:
+    """The one-off checkout and the capture endpoint share the rule: one purchase per ref_id."""
+    new = live_server.create_client([REDIRECT], scopes="payment,authenticate")
+    first = enroll_payer(
+        live_server,
+        scope="payment",
+        identifier="first@example.com",
+        client_id=new.client.client_id,
+        client_secret=new.client_secret,
+        ref_id="order-77",
+        amount="1000",
+    )
+    paid = first.body["payment"]
+    assert isinstance(paid, dict)
+    url = authorize_url(
+        new.client.client_id, REDIRECT, scope="payment", ref_id="order-77", amount="1000"
+    )
+    said = f"ref_id 'order-77' was already captured as purchase {paid['purchase_id']}"
+    with live_server.http() as http:
+        # Refused before the page, as a checkout no signature could pass is.
+        at_once = http.get(url)
+        assert at_once.status_code == 302 and redirect_params(at_once)["error"] == "invalid_request"
+        assert said in redirect_params(at_once)["error_description"]
+        # A sign-in begun before the first checkout finished is refused when it finishes.
+        other_ref = authorize_url(
+            new.client.client_id, REDIRECT, scope="payment", ref_id="order-78", amount="1000"
+        )
+        page = submit_bank(http, to_bank_step(http, other_ref, "second@example.com"))
+        assert isinstance(page, Page)
+        enroll_payer(
+            live_server,
+            scope="payment",
+            user=4,
+            identifier="third@example.com",
+            client_id=new.client.client_id,
+            client_secret=new.client_secret,
+            ref_id="order-78",
+            amount="1000",
+        )
+        done = sign_enrollment(http, page, genuine(3, 1, 2, 3))
+    assert done.status_code == 302, done.text
+    params = redirect_params(done)
+    assert params["error"] == "invalid_request"
+    assert "ref_id 'order-78' was already captured as purchase" in params["error_description"]
+    with live_server.services.database.engine.connect() as conn:
+        counts = [
+            conn.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (models.Purchase, models.PaymentAuthorization, models.Mandate)
+        ]
+    assert counts == [2, 2, 2]  # the two checkouts that went through; the refused stored nothing

@@ -80,9 +80,9 @@ def test_daily_limit_and_velocity_count_earlier_purchases(
             first = authorize(http, payer).json()["authorization_id"]
             assert capture(http, payer, first, "1500").status_code == 201
             second = authorize(http, payer).json()["authorization_id"]
-            r = capture(http, payer, second, "600")
+            r = capture(http, payer, second, "600", ref_id="order-2")
             assert (r.status_code, r.json()["error"]) == (403, "BELOW_CONSUMER_DAILY_LIMIT")
-            assert capture(http, payer, second, "500").status_code == 201
+            assert capture(http, payer, second, "500", ref_id="order-2").status_code == 201
             r = authorize(http, payer)
             assert (r.status_code, r.json()["error"]) == (403, "BELOW_CONSUMER_VELOCITY_LIMIT")
 

@@ -231,6 +231,20 @@ def test_capture_refusals_change_nothing_stored(live_server: LiveServer) -> None
         assert ok.status_code == 201, ok.text
 
 
+def test_a_non_ascii_amount_is_named_by_its_code_points(live_server: LiveServer) -> None:
+    """Arabic-Indic digits are digits to str.isdigit, not to us: the refusal shows what came
+    (RFC 6749 5.2 allows only ASCII in error_description), not "???"."""
+    payer = enroll_payer(live_server)
+    with live_server.http() as http:
+        authorization_id = authorize(http, payer).json()["authorization_id"]
+        r = capture(http, payer, authorization_id, "\u0661\u0662\u0663")
+        long = capture(http, payer, authorization_id, "1" * 30)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_request")
+    assert r.json()["error_description"].endswith("; <U+0661><U+0662><U+0663> is not.")
+    assert long.json()["error_description"].endswith("; " + "1" * 24 + "... is not.")
+    assert _count(live_server, models.Purchase) == 0
+
+
 def test_authorize_refuses_wrong_client_device_scope_and_token(live_server: LiveServer) -> None:
     payer = enroll_payer(live_server)
     with live_server.http() as http:

@@ -42,10 +42,14 @@ class Registered:
 
 def register(
     server: LiveServer,
-    scopes: str = "capture,authenticate,openid",
+    scopes: str | None = None,
     redirect_uris: list[str] | None = None,
     public: bool = False,
 ) -> Registered:
+    """A client; by default with capture, authenticate and openid (a public one cannot have
+    capture, which needs its secret, so it gets the other two)."""
+    if scopes is None:
+        scopes = "authenticate,openid" if public else "capture,authenticate,openid"
     new = server.create_client(redirect_uris or [REDIRECT], scopes=scopes, public=public)
     return Registered(new.client.client_id, new.client_secret)
 

@@ -20,13 +20,15 @@ from support.oauth_flow import (
     REDIRECT,
     bearer,
     code_for,
+    pkce_pair,
     register,
     shared_server,
+    sign_in,
     standard_tokens,
 )
 from support.server import LiveServer, run_server
 from support.server import settings_for as server_settings
-from support.signin import authorize_url, open_page, post
+from support.signin import authorize_url, open_page, post, redirect_params
 
 pytestmark = pytest.mark.data
 
@@ -201,8 +203,30 @@ def test_unsupported_response_type_redirects(server: LiveServer) -> None:
 
 @pytest.mark.parametrize(
     "scope",
-    ["bogus", "payment", "authenticate,Capture", "", "authenticate%20x", ",", " , "],
-    ids=["unknown", "not-allowed", "case", "empty", "malformed", "comma", "separators"],
+    [
+        "bogus",
+        "payment",
+        "authenticate,Capture",
+        "",
+        "authenticate%20x",
+        ",",
+        " , ",
+        "capture,,authenticate",
+        "capture, ,authenticate",
+        "authenticate,",
+    ],
+    ids=[
+        "unknown",
+        "not-allowed",
+        "case",
+        "empty",
+        "malformed",
+        "comma",
+        "separators",
+        "empty-item",
+        "blank-item",
+        "trailing-comma",
+    ],
 )
 def test_invalid_scope_redirects(server: LiveServer, scope: str) -> None:
     client = register(server)
@@ -211,6 +235,26 @@ def test_invalid_scope_redirects(server: LiveServer, scope: str) -> None:
         params = assert_redirect_error(server, r, "invalid_scope")
         if scope == "bogus":  # names the scopes there are
             assert "use capture, authenticate" in params["error_description"][0]
+        if scope in ("capture,,authenticate", "capture, ,authenticate", "authenticate,"):
+            assert "empty item" in params["error_description"][0]
+
+
+def test_an_unknown_scope_is_quoted_with_its_code_points(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        r = http.get(_authorize(client.client_id, scope="ca\u00feture"))
+    params = assert_redirect_error(server, r, "invalid_scope")
+    assert params["error_description"][0].startswith("Unknown scope 'ca<U+00FE>ture'")
+
+
+@pytest.mark.parametrize(
+    "scope", ["capture,authenticate", "capture, authenticate", "capture authenticate"]
+)
+def test_scope_lists_with_commas_or_spaces_are_read(server: LiveServer, scope: str) -> None:
+    client = register(server)
+    with server.http() as http:
+        r = http.get(_authorize(client.client_id, scope=scope))
+    assert r.status_code == 303, r.text  # on to the sign-in page
 
 
 def test_invalid_scope_at_the_token_endpoint_when_asking_for_more(
@@ -445,13 +489,16 @@ def test_registered_redirect_uri_with_its_own_query_keeps_it(server: LiveServer)
         ("http://127.0.0.1:9/cb", "http://evil@127.0.0.1:54321/cb", False),
     ],
 )
-def test_loopback_redirect_uris_match_on_any_port_only(
+def test_loopback_redirect_uris_of_public_clients_match_on_any_port_only(
     server: LiveServer, registered: str, requested: str, matches: bool
 ) -> None:
-    """RFC 8252 7.3: loopback IP literals match whatever the port; nothing else differs."""
-    client = register(server, redirect_uris=[registered])
+    """RFC 8252 7.3: a native (public) client's loopback IP literals match whatever the port;
+    nothing else differs."""
+    client = register(server, scopes="authenticate", redirect_uris=[registered], public=True)
+    _, challenge = pkce_pair()
+    pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
     with server.http() as http:
-        r = http.get(_authorize(client.client_id, redirect_uri=requested))
+        r = http.get(_authorize(client.client_id, redirect_uri=requested, **pkce))
     if matches:
         assert r.status_code == 303
         assert r.headers["location"].startswith("/signin/")
@@ -459,12 +506,54 @@ def test_loopback_redirect_uris_match_on_any_port_only(
         assert_error_page(r, 400, "invalid_request")
 
 
-def test_sign_in_on_another_loopback_port_returns_to_that_port(server: LiveServer) -> None:
+@pytest.mark.parametrize(
+    "requested",
+    ["http://127.0.0.1:54321/cb", "http://127.0.0.1/cb", "http://127.0.0.1:9/cb"],
+)
+def test_loopback_redirect_uris_of_confidential_clients_match_exactly(
+    server: LiveServer, requested: str
+) -> None:
+    """SPEC 3.1's exact string match: the any-port rule is for native apps (RFC 8252 7.3), and
+    a web client with a secret knows the one address it serves."""
     client = register(server, redirect_uris=["http://127.0.0.1:9/cb"])
-    requested = "http://127.0.0.1:61234/cb"
     with server.http() as http:
-        body = standard_tokens(http, client, redirect_uri=requested)  # asserts the 200
-    assert body["token_type"] == "Bearer"
+        r = http.get(_authorize(client.client_id, redirect_uri=requested))
+    if requested == "http://127.0.0.1:9/cb":
+        assert r.status_code == 303
+    else:
+        assert_error_page(r, 400, "invalid_request")
+        assert "redirect_uri is not registered" in r.text
+
+
+def test_sign_in_on_another_loopback_port_returns_to_that_port(server: LiveServer) -> None:
+    client = register(
+        server, scopes="authenticate", redirect_uris=["http://127.0.0.1:9/cb"], public=True
+    )
+    requested = "http://127.0.0.1:61234/cb"
+    verifier, challenge = pkce_pair()
+    with server.http() as http:
+        done = sign_in(
+            http,
+            client.client_id,
+            redirect_uri=requested,
+            scope="authenticate",
+            code_challenge=challenge,
+            code_challenge_method="S256",
+        )
+        assert done.status_code == 302, done.text
+        assert done.headers["location"].startswith(requested + "?")
+        r = http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": client.client_id,
+                "code": redirect_params(done)["code"],
+                "redirect_uri": requested,
+                "code_verifier": verifier,
+            },
+        )
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "Bearer"
 
 
 # -- once the client and redirect URI are trusted, errors go back to the client ---------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from support.data import svc2004_path
@@ -74,6 +75,86 @@ def test_disabling_a_client_stops_its_tokens_and_its_authorizations(
         assert page.status_code == 401
         assert "location" not in page.headers
         assert "unauthorized_client" in page.text
+        assert "This application is disabled" in page.text
+
+
+def _invalid_client(r: httpx.Response) -> str:
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_client"), r.text
+    assert r.headers["www-authenticate"].startswith("Basic")
+    description: str = r.json()["error_description"]
+    return description
+
+
+def test_a_disabled_client_is_told_so_and_its_grants_end_for_good(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = live_server.create_client([REDIRECT])
+    client_id, secret = new.client.client_id, new.client_secret
+    assert secret
+    url = authorize_url(client_id, REDIRECT)
+    with live_server.http() as http:
+        done = enroll(http, url, "gone@example.com", [svc2004_path(11, s) for s in (1, 2, 3)])
+        first_code = redirect_params(done)["code"]
+        tokens = http.post(
+            "/oauth/token",
+            auth=(client_id, secret),
+            data={"grant_type": "authorization_code", "redirect_uri": REDIRECT, "code": first_code},
+        ).json()
+        unused = sign_in(
+            http, url, "gone@example.com", [svc2004_path(11, s) for s in (4, 5, 6, 7)]
+        )[0]
+        unused_code = redirect_params(unused)["code"]
+        in_progress = http.get(url).headers["location"]  # a sign-in left half-way
+
+        said = _cli(live_server, monkeypatch, "clients", "disable", client_id)
+        # One access and one refresh token, one code, one sign-in (the unused code's token
+        # request never came): all ended in the disabling transaction.
+        assert "Revoked for good: 2 live token(s), 1 unused code(s) and 1 sign-in(s)" in said
+
+        access = tokens["access_token"]
+        for r in (
+            http.post(
+                "/oauth/token",
+                auth=(client_id, secret),
+                data={"redirect_uri": REDIRECT, "code": unused_code},
+            ),
+            http.post(
+                "/oauth/token",
+                auth=(client_id, secret),
+                data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            ),
+            http.post("/oauth/introspect", auth=(client_id, secret), data={"token": access}),
+            http.get(f"/oauth/signatures/{access}", auth=(client_id, secret)),
+        ):
+            description = _invalid_client(r)
+            assert (
+                "This client is disabled" in description and "contact the operator" in description
+            )
+        # Without the secret nothing is revealed: the usual sentence.
+        wrong = http.post("/oauth/introspect", auth=(client_id, "0" * 64), data={"token": access})
+        assert "check the client_id and client_secret" in _invalid_client(wrong)
+        assert "disabled" not in wrong.text
+
+        _cli(live_server, monkeypatch, "clients", "enable", client_id)
+        # Enabling does not revive what was revoked.
+        check = http.get(
+            "/oauth/token",
+            params={"client_id": client_id, "scope": "authenticate"},
+            headers={"Authorization": f"Bearer {access}"},
+        )
+        assert (check.status_code, check.json()["error"]) == (400, "invalid_token")
+        for form in (
+            {"redirect_uri": REDIRECT, "code": unused_code},
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        ):
+            r = http.post("/oauth/token", auth=(client_id, secret), data=form)
+            assert (r.status_code, r.json()["error"]) == (400, "invalid_grant"), r.text
+        assert http.get(in_progress).status_code == 404  # the half-done sign-in is gone
+        # New sign-ins work again.
+        again = sign_in(
+            http, url, "gone@example.com", [svc2004_path(11, s) for s in (8, 9, 10, 11)]
+        )[0]
+        assert "code" in redirect_params(again)
 
 
 def test_an_unlock_restarts_the_refusal_count(
@@ -122,7 +203,9 @@ def test_a_scope_taken_from_a_client_stops_verifying_on_its_tokens(
 
         assert check("capture") == (200, "ok")
         assert check(",") == (400, "invalid_scope")  # separators only: no scope at all
-        assert check("authenticate,,capture") == (200, "ok")
+        # An empty item is malformed here too, as at /oauth/authorize (one parse_scope).
+        assert check("authenticate,,capture") == (400, "invalid_scope")
+        assert check("authenticate, capture") == (200, "ok")
         both = http.get(
             "/oauth/token",
             params={"client_id": client_id, "scope": "capture", "access_token": token},

@@ -85,6 +85,54 @@ def test_malformed_captures_get_a_400_page_naming_the_problem(
     assert refused.status != "Signature 1 of 3"  # a sentence says what was wrong
 
 
+def _genuine_with(**changes: object) -> str:
+    payload = json.loads(capture_json(svc2004_path(1, 1)))
+    payload.update(changes)
+    return json.dumps(payload)
+
+
+def _shifted(ms: float) -> str:
+    payload = json.loads(capture_json(svc2004_path(1, 1)))
+    payload["strokes"] = [[[x, y, t + ms, p] for x, y, t, p in s] for s in payload["strokes"]]
+    return json.dumps(payload)
+
+
+@pytest.mark.parametrize(
+    ("capture", "words"),
+    [
+        (_genuine_with(pointer_type="laser"), "must be one of mouse, pen, touch, unknown"),
+        (_genuine_with(pointer_type=7), "must be one of mouse, pen, touch, unknown"),
+        (_shifted(-250), "start at 0 or later"),
+    ],
+    ids=["laser", "number", "negative-t"],
+)
+def test_a_bad_pointer_type_or_time_is_refused_by_its_rule(
+    live_server: LiveServer, http: httpx.Client, capture: str, words: str
+) -> None:
+    """The format check names the rule, not a quality problem it causes later (SPEC 6)."""
+    page = _enroll_page(live_server, http)
+    r = post(http, page, "signature", {"capture": capture, "first_name": "A", "last_name": "B"})
+    assert r.status_code == 400
+    assert words in Page(page.url, r.text, 400).status
+
+
+@pytest.mark.parametrize("pointer_type", ["", "pen", "mouse", "touch", None])
+def test_what_browsers_send_as_pointer_type_is_accepted(
+    live_server: LiveServer, http: httpx.Client, pointer_type: str | None
+) -> None:
+    """The page sends pen, mouse or touch; PointerEvent.pointerType may be "" (unknown)."""
+    page = _enroll_page(live_server, http)
+    payload = json.loads(capture_json(svc2004_path(1, 1)))
+    if pointer_type is None:
+        del payload["pointer_type"]
+    else:
+        payload["pointer_type"] = pointer_type
+    data = {"capture": json.dumps(payload), "first_name": "A", "last_name": "B"}
+    result = follow(http, page, post(http, page, "signature", data))
+    assert isinstance(result, Page) and result.status_code == 200, result
+    assert "Signature 2 of 3" in result.status
+
+
 def test_names_are_required_for_a_new_user(live_server: LiveServer, http: httpx.Client) -> None:
     page = _enroll_page(live_server, http)
     r = post(http, page, "signature", {"capture": capture_json(svc2004_path(3, 1))})
@@ -187,6 +235,23 @@ def test_an_unknown_sign_in_page_says_to_start_again(live_server: LiveServer) ->
         r = http.get("/signin/not-a-real-handle")
     assert r.status_code == 404
     assert "start signing in again" in r.text
+
+
+def test_a_get_on_a_form_address_goes_back_to_the_page(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    """A reload after a POST (or the address bar) must not meet a 405 JSON body."""
+    page = _enroll_page(live_server, http)
+    handle_path = page.url.split("?", 1)[0]
+    for step in ("identify", "signature", "restart", "deny", "bank"):
+        r = http.get(f"{handle_path}/{step}")
+        assert r.status_code == 303, (step, r.text)
+        assert r.headers["location"] == handle_path
+    again = http.get(f"{handle_path}/signature", follow_redirects=True)
+    assert again.status_code == 200
+    assert 'data-testid="signature-pad"' in again.text  # the step it was at
+    # Unknown steps stay unknown, and the forms are still POST only for what they change.
+    assert http.get(f"{handle_path}/nothing").status_code == 404
 
 
 def test_signatures_are_encrypted_at_rest(live_server: LiveServer) -> None:

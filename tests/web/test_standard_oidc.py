@@ -30,7 +30,17 @@ from support.oauth_flow import (
 )
 from support.server import LiveServer, run_server
 from support.server import settings_for as server_settings
-from support.signin import Page, authorize_url, redirect_params, verify
+from support.signin import (
+    Page,
+    authorize_url,
+    capture_json,
+    follow,
+    get_page,
+    open_page,
+    post,
+    redirect_params,
+    verify,
+)
 
 from authature.security.signing import load_signing_key
 
@@ -278,7 +288,14 @@ def test_userinfo_refusals(server: LiveServer) -> None:
     with server.http() as http:
         plain = standard_tokens(http, client, scope="authenticate")
         no_openid = http.get("/oauth/userinfo", headers=bearer(plain["access_token"]))
-        assert (no_openid.status_code, no_openid.json()["error"]) == (400, "invalid_scope")
+        # RFC 6750 3.1: a token without the scope the resource needs is 403 insufficient_scope,
+        # with the challenge naming the scope.
+        assert (no_openid.status_code, no_openid.json()["error"]) == (403, "insufficient_scope")
+        assert no_openid.headers["content-type"] == JSON
+        assert no_openid.headers["www-authenticate"] == (
+            'Bearer realm="authature", error="insufficient_scope", scope="openid"'
+        )
+        assert "openid" in no_openid.json()["error_description"]
 
         tokens = standard_tokens(http, client, scope="openid authenticate")
         in_query = http.get("/oauth/userinfo", params={"access_token": tokens["access_token"]})
@@ -292,6 +309,105 @@ def test_userinfo_refusals(server: LiveServer) -> None:
         revoked = http.get("/oauth/userinfo", headers=bearer(tokens["access_token"]))
         assert (revoked.status_code, revoked.json()["error"]) == (400, "invalid_token")
         assert 'error="invalid_token"' in revoked.headers["www-authenticate"]
+
+
+# -- the authorization request (OpenID Connect Core 3.1.2.1) --------------------------------
+
+
+def _authorize_form(client: Registered, **extra: str) -> dict[str, str]:
+    return {
+        "client_id": client.client_id,
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "state": "posted-state",
+        "scope": "openid authenticate",
+        **extra,
+    }
+
+
+def test_authorize_accepts_a_form_post_like_a_get(server: LiveServer) -> None:
+    client = register(server)
+    identifier = new_identifier()
+    with server.http() as http:
+        started = http.post("/oauth/authorize", data=_authorize_form(client))
+        assert started.status_code == 303, started.text
+        assert started.headers["location"].startswith("/signin/")
+        page = get_page(http, started.headers["location"])
+        result = follow(http, page, post(http, page, "identify", {"identifier": identifier}))
+        for sample, n in enumerate((1, 2, 3)):
+            assert isinstance(result, Page), result.text
+            data = {"capture": capture_json(svc2004_path(2, n))}
+            if sample == 0:
+                data.update(first_name="Ada", last_name="Lovelace")
+            result = follow(http, result, post(http, result, "signature", data))
+        assert isinstance(result, httpx.Response) and result.status_code == 302
+        params = redirect_params(result)
+        assert params["state"] == "posted-state" and "code" in params
+        tokens = http.post(
+            "/oauth/token",
+            auth=client.basic,
+            data={
+                "grant_type": "authorization_code",
+                "code": params["code"],
+                "redirect_uri": REDIRECT,
+            },
+        )
+        assert tokens.status_code == 200 and "id_token" in tokens.json()
+
+        # Its errors leave as a GET's do: back to the client once it is trusted...
+        bad = http.post("/oauth/authorize", data=_authorize_form(client, ux_style="sideways"))
+        assert bad.status_code == 302
+        assert redirect_params(bad)["error"] == "invalid_request"
+        assert redirect_params(bad)["state"] == "posted-state"
+        # ...and a page before that, also for a body that is not a form.
+        unknown = http.post("/oauth/authorize", data={**_authorize_form(client), "client_id": "x"})
+        as_json = http.post("/oauth/authorize", json=_authorize_form(client))
+        for r in (unknown, as_json):
+            assert r.status_code == 400 and "location" not in r.headers
+            assert r.headers["content-type"].startswith("text/html")
+
+
+def _identifier_input(page: Page) -> str:
+    match = re.search(r'<input id="identifier"[^>]*>', page.html, re.S)
+    assert match, "no identifier field"
+    return match.group(0)
+
+
+def _identifier_field(page: Page) -> str:
+    value = re.search(r'value="([^"]*)"', _identifier_input(page))
+    assert value
+    return value.group(1)
+
+
+def test_login_hint_prefills_the_email_field_as_a_suggestion(server: LiveServer) -> None:
+    client = register(server)
+    with server.http() as http:
+        hinted = open_page(
+            http, authorize_url(client.client_id, REDIRECT, login_hint="ada@example.com")
+        )
+        assert _identifier_field(hinted) == "ada@example.com"
+        # Only a suggestion: the field is still an ordinary, editable one, and the user may
+        # sign in with another address.
+        field = _identifier_input(hinted)
+        assert "readonly" not in field and "disabled" not in field
+        other = new_identifier()
+        step = follow(http, hinted, post(http, hinted, "identify", {"identifier": other}))
+        assert isinstance(step, Page) and other in step.html
+        # user_params[identifier] wins; a hint too long for an address is dropped, not refused.
+        both = open_page(
+            http,
+            authorize_url(
+                client.client_id,
+                REDIRECT,
+                login_hint="hint@example.com",
+                **{"user_params[identifier]": "param@example.com"},
+            ),
+        )
+        assert _identifier_field(both) == "param@example.com"
+        too_long = open_page(
+            http, authorize_url(client.client_id, REDIRECT, login_hint="a" * 330 + "@example.com")
+        )
+        assert too_long.status_code == 200 and _identifier_field(too_long) == ""
 
 
 # -- the signing key --------------------------------------------------------------------------

@@ -129,7 +129,11 @@ def test_public_client_revokes_its_own_token_with_its_client_id(server: LiveServ
     verifier, challenge = pkce_pair()
     with server.http() as http:
         code = code_for(
-            http, public.client_id, code_challenge=challenge, code_challenge_method="S256"
+            http,
+            public.client_id,
+            scope="authenticate",
+            code_challenge=challenge,
+            code_challenge_method="S256",
         )
         tokens = http.post(
             "/oauth/token",

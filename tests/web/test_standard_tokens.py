@@ -161,7 +161,11 @@ def test_public_client_must_use_pkce_and_needs_no_secret(server: LiveServer) -> 
         assert "PKCE" in redirect_params(refused)["error_description"]
 
         code = code_for(
-            http, public.client_id, code_challenge=challenge, code_challenge_method="S256"
+            http,
+            public.client_id,
+            scope="authenticate",
+            code_challenge=challenge,
+            code_challenge_method="S256",
         )
         with_secret = http.post(
             "/oauth/token",
@@ -177,7 +181,11 @@ def test_public_client_must_use_pkce_and_needs_no_secret(server: LiveServer) -> 
         assert _error(with_secret) == (401, "invalid_client")
 
         code = code_for(
-            http, public.client_id, code_challenge=challenge, code_challenge_method="S256"
+            http,
+            public.client_id,
+            scope="authenticate",
+            code_challenge=challenge,
+            code_challenge_method="S256",
         )
         ok = http.post(
             "/oauth/token",
@@ -225,9 +233,12 @@ def test_native_app_needs_pkce_and_gets_code_and_state_as_json(server: LiveServe
         assert done.headers["content-type"] == "application/json; charset=utf-8"
         assert "location" not in done.headers
         answer = done.json()
-        assert set(answer) == {"code", "state"}
+        # The documented fields first, then `iss` as in every other authorization response
+        # (RFC 9207), errors included.
+        assert list(answer) == ["code", "state", "iss"]
         assert re.fullmatch(r"[0-9a-f]{32}", answer["code"])
         assert answer["state"] == "native-state"
+        assert answer["iss"] == server.base_url == refused.json()["iss"]
 
         r = http.post(
             "/oauth/token",
@@ -260,6 +271,11 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_family(server: LiveServer) 
 
         replay = _refresh(http, client, first["refresh_token"])
         assert _error(replay) == (400, "invalid_grant")
+        # The client learns what happened and what its user must do next.
+        assert replay.json()["error_description"] == (
+            "The refresh token was already used, so every token of this sign-in was revoked; "
+            "the user must sign in again."
+        )
         # Reuse means the token leaked: every token of the family is revoked, the newest too.
         assert not is_live(http, client, rotated["access_token"])
         assert not is_live(http, client, first["access_token"])
