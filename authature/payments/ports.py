@@ -14,7 +14,6 @@ from typing import Protocol
 __all__ = [
     "AuthorizationRecord",
     "BankAccountRecord",
-    "DuplicateReference",
     "MandateRecord",
     "PaymentStore",
     "PurchaseRecord",
@@ -69,11 +68,6 @@ class PurchaseRecord:
     ref_id: str
     amount_cents: int
     created_at: datetime
-
-
-class DuplicateReference(Exception):
-    """`add_purchase` lost a race: the client's `ref_id` became a purchase meanwhile (the
-    store's unique constraint). The unit of work must be rolled back."""
 
 
 class SealFn(Protocol):
@@ -147,8 +141,9 @@ class PaymentStore(Protocol):
         ref_id: str,
         amount_cents: int,
         now: datetime,
-    ) -> PurchaseRecord:
-        """Raises DuplicateReference when the client already has a purchase with `ref_id`."""
+    ) -> PurchaseRecord | None:
+        """None, storing nothing, when the client already has a purchase with `ref_id` (also
+        one a concurrent transaction committed meanwhile: the store's unique index)."""
         ...
 
     def purchase_by_ref(self, client_pk: int, ref_id: str) -> PurchaseRecord | None: ...

@@ -24,7 +24,7 @@ from authature.oauth.token import live_access_token
 from authature.payments.bank import BankGateway, BankUnavailable, FakeBank
 from authature.payments.iban import BankDetails
 from authature.payments.mandate import mandate_sha256, mandate_text
-from authature.payments.ports import BankAccountRecord, DuplicateReference, MandateRecord
+from authature.payments.ports import BankAccountRecord, MandateRecord
 from authature.payments.rules import PaymentFacts, first_failed_rule, rule_sentence
 from authature.security.keys import Keys
 from authature.security.secrets import new_id
@@ -60,6 +60,16 @@ def format_amount(amount_cents: int) -> str:
 
 def refusal(rule: str) -> errors.OAuthError:
     return errors.payment_refused(rule, rule_sentence(rule))
+
+
+class ReferenceTaken(Exception):
+    """`complete_signin` found its ref_id captured by a concurrent checkout after its check:
+    the unit of work must roll back (account, mandate, authorization) and the sign-in end with
+    `reference_used`, in a transaction of its own."""
+
+    def __init__(self, ref_id: str) -> None:
+        super().__init__("ref_id already captured")
+        self.ref_id = ref_id
 
 
 def reference_used(ref_id: str, purchase_id: str | None) -> errors.OAuthError:
@@ -222,9 +232,11 @@ class PaymentService:
             authorization = repos.payments.add_authorization(
                 new_id(), mandate, record.device_uid, signature_pk, now, now, used_at=now
             )
-            repos.payments.add_purchase(
+            purchase = repos.payments.add_purchase(
                 new_id(), authorization.pk, client.pk, record.ref_id, record.amount_cents, now
             )
+            if purchase is None:  # a concurrent checkout took the ref_id after the check above
+                raise ReferenceTaken(record.ref_id)
         return None
 
     # -- SPEC 3.5: pre-authorize -------------------------------------------------------------------
@@ -309,12 +321,11 @@ class PaymentService:
             self._check_rules(repos, user, client, mandate, device_uid, amount_cents, now)
             if not repos.payments.use_authorization(found.pk, now):
                 raise errors.invalid_grant("The authorization was already captured.")
-            try:
-                purchase = repos.payments.add_purchase(
-                    new_id(), found.pk, client.pk, ref_id, amount_cents, now
-                )
-            except DuplicateReference as exc:  # a concurrent capture took it: all rolls back
-                raise reference_used(ref_id, None) from exc
+            purchase = repos.payments.add_purchase(
+                new_id(), found.pk, client.pk, ref_id, amount_cents, now
+            )
+            if purchase is None:  # a concurrent capture took it: raising rolls all back
+                raise reference_used(ref_id, None)
         return purchase.purchase_id
 
     # -- the rules' facts ------------------------------------------------------------------------

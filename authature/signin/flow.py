@@ -45,6 +45,7 @@ from authature.payments.mandate import new_mandate_reference
 from authature.payments.rules import request_refusal
 from authature.payments.service import (
     PaymentService,
+    ReferenceTaken,
     format_amount,
     reference_used,
     refusal,
@@ -422,6 +423,26 @@ class SignInFlow:
         mobile: str | None = None,
     ) -> Outcome:
         """`mobile` None: the form had no mobile field (keep `user_params[mobile]`)."""
+        try:
+            return self._submit_signature(
+                handle, nonce, capture_json, first_name, last_name, mobile
+            )
+        except ReferenceTaken as taken:
+            # Everything the signature's transaction wrote was rolled back; the checkout ends
+            # as one whose ref_id was already captured at /oauth/authorize would have.
+            with self.uow() as repos:
+                record = self._load(repos, handle)
+                return self._finish_error(repos, record, reference_used(taken.ref_id, None))
+
+    def _submit_signature(
+        self,
+        handle: str,
+        nonce: str,
+        capture_json: str,
+        first_name: str | None,
+        last_name: str | None,
+        mobile: str | None,
+    ) -> Outcome:
         capture, problem = _read_capture(capture_json)  # no database: before the transaction
         with self.uow() as repos:
             record = self._load(repos, handle)

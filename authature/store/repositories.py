@@ -25,7 +25,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from authature.oauth import ports
@@ -926,26 +927,28 @@ class SqlPaymentStore:
         ref_id: str,
         amount_cents: int,
         now: datetime,
-    ) -> payment_ports.PurchaseRecord:
+    ) -> payment_ports.PurchaseRecord | None:
         connection = self._u.core()
-        try:
-            connection.execute(
-                insert(_PURCHASES).values(
-                    purchase_id=purchase_id,
-                    authorization_pk=authorization_pk,
-                    client_pk=client_pk,
-                    ref_id=ref_id,
-                    amount_cents=amount_cents,
-                    created_at=now,
-                )
-            )
-        except IntegrityError as exc:
-            # PostgreSQL names the index; SQLite names its columns.
-            if models.PURCHASE_REF_INDEX in str(
-                exc
-            ) or "purchases.client_pk, purchases.ref_id" in str(exc):
-                raise payment_ports.DuplicateReference(ref_id) from exc
-            raise
+        values = {
+            "purchase_id": purchase_id,
+            "authorization_pk": authorization_pk,
+            "client_pk": client_pk,
+            "ref_id": ref_id,
+            "amount_cents": amount_cents,
+            "created_at": now,
+        }
+        # ON CONFLICT DO NOTHING on the unique (client_pk, ref_id) index: a concurrent purchase
+        # of the same ref_id makes this insert nothing instead of failing, which on PostgreSQL
+        # would abort the whole transaction (the sign-in's too) and surface as a 500.
+        dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        inserted = connection.execute(
+            dialect_insert(_PURCHASES)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["client_pk", "ref_id"])
+            .returning(_PURCHASES.c.pk)
+        ).first()
+        if inserted is None:
+            return None
         row = connection.execute(
             select(_PURCHASES).where(_PURCHASES.c.purchase_id == purchase_id)
         ).first()
