@@ -296,21 +296,54 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "noxy": {"channels": ((2, 3, 4, 5, 6, 7), (2, 3))},
     "xyonly1": {"channels": ((0, 1, 2, 3, 4, 5, 6, 7), (0, 1))},
     "dtw_geo": {"dtw": "geo"},
+    "score_nearest": {"score": "nearest"},
+    "score_mean": {"score": "mean"},
+    "score_raw": {"score": "raw"},
 }
 
 
 from authature.biometrics.evaluation import Protocol as _PROTOCOL  # noqa: E402
 
-_ORIGINAL: dict[str, Any] = {"channels": feat.CHANNELS, "dtw": dtw_mod.dtw_distance}
+_ORIGINAL: dict[str, Any] = {
+    "channels": feat.CHANNELS,
+    "dtw": dtw_mod.dtw_distance,
+    "score_vector": ver.score_vector,
+}
+
+
+def make_score_vector(how: str) -> Callable[[FloatArray, FloatArray], FloatArray]:
+    """Score formation variants (the evaluation's input vector; same three columns)."""
+    base = _ORIGINAL["score_vector"]
+
+    def score_vector(probe_to_refs: FloatArray, mutual: FloatArray) -> FloatArray:
+        v = np.asarray(base(probe_to_refs, mutual), dtype=np.float64)
+        if how == "nearest":  # the mean-distance column left out
+            v[1] = 0.0
+        elif how == "mean":  # the nearest-distance column left out
+            v[0] = 0.0
+        elif how == "raw":  # no division by the writer's own spread
+            d = probe_to_refs
+            v = np.log(np.array([d[0].min(), d[0].mean(), d[1].min()]) + 1e-6)
+        else:
+            raise ValueError(how)
+        return v
+
+    return score_vector
 
 
 def apply(variant: str) -> None:
+    from authature.biometrics import evaluation
+
     spec: dict[str, Any] = {}
     for part in variant.split("+"):
         spec.update(VARIANTS[part])
     # Pool workers run several jobs: start every variant from the engine's own functions.
     ver.CHANNELS = _ORIGINAL["channels"]  # type: ignore
     ver.dtw_distance = _ORIGINAL["dtw"]  # type: ignore
+    evaluation.score_vector = _ORIGINAL["score_vector"]  # type: ignore
+    score = spec.pop("score", None)
+    if score is not None:
+        evaluation.score_vector = make_score_vector(score)  # type: ignore
     dtw_norm = spec.pop("dtw", "sum")
     channels = spec.pop("channels", None)
     if channels is not None:
