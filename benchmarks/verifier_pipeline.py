@@ -70,6 +70,7 @@ def make_local_features(
     trim: int = 0,
     clip_logr: float = 0.0,
     gap: float = 0.0,
+    plain: bool = False,
 ) -> Callable[[Capture], FloatArray]:
     def local_features(c: Capture) -> FloatArray:
         if points == "grid":
@@ -132,6 +133,9 @@ def make_local_features(
         else:
             raise ValueError(xy_norm)
         cols = [fx, fy, sin, cos, sp, zn(log_radius), pressure, dpressure]
+        if plain:  # the first baseline: x, y, dx, dy (+ pressure)
+            zero = np.zeros_like(x)
+            cols = [fx, fy, zn(dx), zn(dy), zero, zero, pressure, zero]
         if gap:  # pen-up pause before each stroke, at the stroke's first sample
             _, counts = feat._resampled(c)
             first = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -166,8 +170,8 @@ double dtw2(const double *a, const double *b, int n, int m, int k, int w, int st
         for (int j = lo; j <= hi; j++) {
             double c = 0;
             for (int t = 0; t < k; t++) { double d = a[(i-1)*k+t] - b[(j-1)*k+t]; c += d*d; }
-            c = sqrt(c);
-            double dd = D[(i-1)*(m+1)+(j-1)] + (step == 2 ? 2*c : c);
+            if (step != 3) c = sqrt(c);
+            double dd = D[(i-1)*(m+1)+(j-1)] + (step == 2 ? 2*c : c);  /* 3: squared cost */
             double du = D[(i-1)*(m+1)+j] + c;
             double dl = D[i*(m+1)+(j-1)] + c;
             double best = dd; int bl = L[(i-1)*(m+1)+(j-1)];
@@ -229,7 +233,7 @@ def make_dtw(norm: str = "sum") -> Callable[..., float]:
             lib = _kernel()
             pl = ctypes.c_int()
             ptr = ctypes.POINTER(ctypes.c_double)
-            step = 2 if "S2" in norm else 1
+            step = 2 if "S2" in norm else 3 if "Sq" in norm else 1
             a = np.ascontiguousarray(a)
             b = np.ascontiguousarray(b)
             r = lib.dtw2(
@@ -243,7 +247,7 @@ def make_dtw(norm: str = "sum") -> Callable[..., float]:
                 ctypes.byref(pl),
             )
             if norm.endswith("path"):
-                return float(r) / (step * pl.value)
+                return float(r) / ((2 if step == 2 else 1) * pl.value)
             return float(r) / (len(a) + len(b))
         dist = float(dtw_cc.distance_ndim(a, b, **kw))
         if norm == "sum":
@@ -297,6 +301,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "xyonly1": {"channels": ((0, 1, 2, 3, 4, 5, 6, 7), (0, 1))},
     "dtw_geo": {"dtw": "geo"},
     "score_nearest": {"score": "nearest"},
+    "plain_sq": {"plain": True, "dtw": "kSq", "channels": ((0, 1, 2, 3, 6), (0, 1, 2, 3))},
+    "plain_eu": {"plain": True, "channels": ((0, 1, 2, 3, 6), (0, 1, 2, 3))},
     "score_mean": {"score": "mean"},
     "score_raw": {"score": "raw"},
 }
