@@ -160,9 +160,16 @@ class SampleCache:
         return built
 
     def decide(
-        self, probe: Sample, references: Sequence[Sample], recent: Sequence[Sample]
+        self,
+        probe: Sample,
+        references: Sequence[Sample],
+        recent: Sequence[Sample],
+        grown: bool | None = None,
     ) -> Decision:
-        """Refused as a replay of a reference or an earlier sample, else `Verifier.verify`."""
+        """Refused as a replay of a reference or an earlier sample, else `Verifier.verify`.
+
+        ``grown``: whether template updates added any of ``references`` (the store knows; the
+        model is chosen by it, `ModelSet.choose`)."""
         if not references:
             raise ValueError("decide() needs at least one reference")
         threshold = self.verifier.threshold
@@ -170,7 +177,7 @@ class SampleCache:
         if is_replay_of(probe.print, [r.print for r in (*references, *recent)]):
             return Decision(False, -math.inf, threshold, "replay")
         score, compared = self.verifier.score_and_distances(
-            self.template(references), probe.prepared
+            self.template(references), probe.prepared, grown
         )
         for i, r in enumerate(references):
             probe.compared[r.key] = compared[:, i]

@@ -182,10 +182,21 @@ class ModelSet:
         """One model for every reference count (experiments, timing)."""
         return cls({1: model})
 
-    def choose(self, references: int, enroll_samples: int = DEFAULT_ENROLL_SAMPLES) -> Model:
-        """The model for a template of ``references`` references, of a server that enrolls
-        ``enroll_samples``: a template larger than the enrollment has grown by updates."""
-        if references > enroll_samples and self.updated is not None:
+    def choose(
+        self,
+        references: int,
+        enroll_samples: int = DEFAULT_ENROLL_SAMPLES,
+        grown: bool | None = None,
+    ) -> Model:
+        """The model for a template of ``references`` references.
+
+        ``grown``: whether template updates added any of them, when the caller knows (the
+        server's store does); when None, a template larger than ``enroll_samples`` (what the
+        server enrolls) is taken to have grown.
+        """
+        if grown is None:
+            grown = references > enroll_samples
+        if grown and self.updated is not None:
             return self.updated
         below = [n for n in self.enrolled if n <= references]
         return self.enrolled[max(below) if below else min(self.enrolled)]
@@ -391,11 +402,11 @@ class Verifier:
     def threshold(self) -> float:
         return self._threshold
 
-    def model_for(self, has_pressure: bool, references: int) -> Model:
+    def model_for(self, has_pressure: bool, references: int, grown: bool | None = None) -> Model:
         """The model that scores a probe against ``references`` references (SPEC 7: the same
-        choice ``authature eval --references N`` measures)."""
+        choice ``authature eval --references N`` measures); ``grown`` as ``ModelSet.choose``."""
         kind = "pressure" if has_pressure else "no_pressure"
-        return self._models[kind].choose(references, self._enroll_samples)
+        return self._models[kind].choose(references, self._enroll_samples, grown)
 
     # -- features -------------------------------------------------------------------------
 
@@ -436,14 +447,17 @@ class Verifier:
     def score(self, template: Template, probe: Prepared) -> float:
         return self.score_and_distances(template, probe)[0]
 
-    def score_and_distances(self, template: Template, probe: Prepared) -> tuple[float, FloatArray]:
+    def score_and_distances(
+        self, template: Template, probe: Prepared, grown: bool | None = None
+    ) -> tuple[float, FloatArray]:
         """The score, and the probe's (channels, k) distances to the references, NaN where a
-        comparison was cut short (each other entry is what :func:`distances` gives)."""
+        comparison was cut short (each other entry is what :func:`distances` gives).
+        ``grown``: whether updates added references, if known (:meth:`ModelSet.choose`)."""
         d, exact = _probe_distances(probe, template.refs)
         width = min(p.channels[0].shape[1] for p in (probe, *template.refs))
         vec = score_vector(d, template.mutual_at(width))
         pressure = probe.has_pressure and all(r.has_pressure for r in template.refs)
-        return self.model_for(pressure, len(template.refs)).score(vec), exact
+        return self.model_for(pressure, len(template.refs), grown).score(vec), exact
 
     # -- the contract ---------------------------------------------------------------------
 

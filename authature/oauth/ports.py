@@ -244,6 +244,9 @@ class SignatureRef:
 
     pk: int
     tag: bytes
+    #: A reference a template update added (stored after the user's enrollment), not one of
+    #: the enrollment's; always False for other rows.
+    from_update: bool = False
 
 
 class SignatureStore(Protocol):

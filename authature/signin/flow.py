@@ -630,12 +630,14 @@ class SignInFlow:
         if count and self.observer is not None:
             self.observer.before_verify(repos, user.identifier)
         signatures = repos.signatures
-        references = [self._sample(repos, s) for s in signatures.reference_refs(user.pk)]
+        refs = signatures.reference_refs(user.pk)
+        references = [self._sample(repos, s) for s in refs]
         recent = [
             self._sample(repos, s, features=False)
             for s in signatures.earlier_sample_refs(user.pk, REPLAY_HISTORY)
         ]
-        return _VerifyInputs(user.pk, tuple(references), tuple(recent))
+        grown = any(s.from_update for s in refs)
+        return _VerifyInputs(user.pk, tuple(references), tuple(recent), grown)
 
     def _verify(self, handle: str, capture: Capture, inputs: _VerifyInputs) -> Outcome:
         """Verify outside any transaction, then record the decision in a second one.
@@ -649,7 +651,7 @@ class SignInFlow:
         """
         probe = derived_sample(None, capture)
         started = time.perf_counter()
-        decision = self.samples.decide(probe, inputs.references, inputs.recent)
+        decision = self.samples.decide(probe, inputs.references, inputs.recent, inputs.grown)
         seconds = time.perf_counter() - started
         with self.uow() as repos:
             record = self._load(repos, handle)
@@ -660,7 +662,9 @@ class SignInFlow:
                 return now_inputs
             if not now_inputs.same_samples(inputs):
                 started = time.perf_counter()
-                decision = self.samples.decide(probe, now_inputs.references, now_inputs.recent)
+                decision = self.samples.decide(
+                    probe, now_inputs.references, now_inputs.recent, now_inputs.grown
+                )
                 seconds = time.perf_counter() - started
             return self._record_decision(repos, record, capture, probe, decision, seconds)
 
@@ -791,6 +795,9 @@ class _VerifyInputs:
     user_pk: int
     references: tuple[Sample, ...]
     recent: tuple[Sample, ...]
+    #: Template updates added some of the references: they are scored with the model learnt
+    #: for grown sets, whatever AUTHATURE_ENROLL_SAMPLES says now (docs/biometrics.md).
+    grown: bool = False
 
     def same_samples(self, other: _VerifyInputs) -> bool:
         keys = [s.key for s in self.references], [s.key for s in self.recent]

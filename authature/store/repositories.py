@@ -535,8 +535,12 @@ _SIGNATURE_SQL = _D_SIGNATURES.sql("SELECT {columns} FROM {table} WHERE pk = ?")
 # The row id and the seal's tag (`security.keys.SEAL_TAG_BYTES`): rows told apart without
 # reading their sealed data. References oldest first, signed samples newest first.
 _TAG = f"substr(sealed, 1, {SEAL_TAG_BYTES})"
+# Enrollment stores its references, then its signed sample: a reference stored after the
+# user's first signed sample was added by a template update.
 _REFERENCE_REFS_SQL = _D_SIGNATURES.sql(
-    "SELECT pk, {tag} FROM {table} WHERE user_pk = ? AND role = ? AND active = ? ORDER BY pk",
+    "SELECT pk, {tag}, CASE WHEN pk > (SELECT min(s.pk) FROM {table} s WHERE s.user_pk = ? "
+    "AND s.role = ?) THEN 1 ELSE 0 END FROM {table} WHERE user_pk = ? AND role = ? "
+    "AND active = ? ORDER BY pk",
     tag=_TAG,
 )
 _EARLIER_SAMPLE_REFS_SQL = _D_SIGNATURES.sql(
@@ -682,8 +686,10 @@ class SqlSignatureStore:
         return [_record(ports.SignatureRecord, r) for r in rows]
 
     def reference_refs(self, user_pk: int) -> list[ports.SignatureRef]:
-        rows, _ = _driver_rows(self._u.core(), _REFERENCE_REFS_SQL, (user_pk, "reference", True))
-        return [ports.SignatureRef(int(pk), bytes(tag)) for pk, tag in rows]
+        rows, _ = _driver_rows(
+            self._u.core(), _REFERENCE_REFS_SQL, (user_pk, "signed", user_pk, "reference", True)
+        )
+        return [ports.SignatureRef(int(pk), bytes(tag), bool(late)) for pk, tag, late in rows]
 
     def earlier_sample_refs(self, user_pk: int, limit: int) -> list[ports.SignatureRef]:
         rows, _ = _driver_rows(

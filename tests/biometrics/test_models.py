@@ -69,6 +69,18 @@ def test_the_model_of_the_reference_count_is_chosen(enroll: int) -> None:
                 assert _same(model, enrolled[str(min(max(n, 3), 10))]), (kind, n)
 
 
+def test_what_the_store_knows_of_updates_wins_over_the_configured_count() -> None:
+    # A user enrolled with 3 before the operator set 5: 3 + 2 updates is a grown set, and 5
+    # fresh ones after the operator went back to 3 are an enrolled set of 5.
+    shipped = _shipped()
+    v = Verifier(enroll_samples=5)
+    for kind, pressure in (("pressure", True), ("no_pressure", False)):
+        entry = shipped[kind]
+        assert _same(v.model_for(pressure, 5, grown=True), entry["updated"]), kind
+        assert _same(v.model_for(pressure, 7, grown=False), entry["enrolled"]["7"]), kind
+        assert _same(v.model_for(pressure, 7), entry["updated"]), kind  # unknown: the count
+
+
 def test_default_enrollment_count_is_the_servers() -> None:
     from authature.config import Settings
 

@@ -74,6 +74,12 @@ def test_a_copy_of_a_retired_reference_is_refused(small_set_server: LiveServer) 
             if isinstance(result, Page):  # refused (the verifier's FRR): start again
                 continue
         assert _inactive_references(server) == 1, "no sign-in updated the references"
+        # The store tells the added reference from the enrollment's (the model is chosen by it).
+        with server.services.uow() as repos:
+            user = repos.users.by_identifier(identifier)
+            assert user is not None
+            flags = [r.from_update for r in repos.signatures.reference_refs(user.pk)]
+        assert flags == [False, False, True]
         copy = _post_capture(http, url, identifier, to_payload(svc2004_path(1, 1)))
     assert isinstance(copy, Page)
     assert COPY in copy.status, copy.status

@@ -34,7 +34,11 @@ class _WriteWhileComparing(SampleCache):
         self.write_finished = False
 
     def decide(
-        self, probe: Sample, references: Sequence[Sample], recent: Sequence[Sample]
+        self,
+        probe: Sample,
+        references: Sequence[Sample],
+        recent: Sequence[Sample],
+        grown: bool | None = None,
     ) -> Decision:
         self.calls += 1
         if self.calls == 1:
@@ -42,7 +46,7 @@ class _WriteWhileComparing(SampleCache):
             thread.start()
             thread.join(timeout=10)
             self.write_finished = not thread.is_alive()
-        return super().decide(probe, references, recent)
+        return super().decide(probe, references, recent, grown)
 
 
 def test_a_sample_stored_while_comparing_is_seen_before_the_decision_is_written(
