@@ -529,8 +529,10 @@ class Verifier:
         """May this accepted probe join the references?
 
         Only when it was accepted (not a replay) with a score at least
-        ``TEMPLATE_UPDATE_MARGIN`` above the threshold.  The server keeps at most 10
-        references and drops the oldest, never the enrollment set's last 3.
+        ``TEMPLATE_UPDATE_MARGIN`` above the threshold.  The server keeps at most
+        ``AUTHATURE_MAX_REFERENCES`` (10) references and retires the oldest, enrollment ones
+        included (what benchmarks/verifier_updates.py replays); retired ones still count for
+        the replay rule.
         """
         return (
             decision.accepted
