@@ -6,9 +6,9 @@ were a fifth of it (docs/benchmarks.md). This middleware answers that one method
 itself with exactly what the route would answer:
 
 - the same parameters (`single_query`: repeated ones refused, parsed as Starlette parses them),
-  the same bearer rules (`oauth_routes.bearer_token`) and the same call (`Services.call`), or,
-  when database calls run in threads (PostgreSQL), the same checks with the lookups of
-  concurrent requests in one statement (`web.tokenbatch`);
+  the same bearer rules (`oauth_routes.bearer_token`) and the same checks as the route's
+  `OAuthServer.verify_token`, with the lookups of concurrent requests in one statement
+  (`web.tokenbatch`);
 - the same answers: the route's 200 (one prebuilt response, as every 200 is the same bytes),
   and OAuth errors through `app.handle_oauth_error` (JSON for this path);
 - the same metrics (`authature_http_requests_total` and the duration histogram under the route
@@ -59,12 +59,8 @@ class TokenCheckFastPath:
         self.on_error = on_error  # app.handle_oauth_error
         self.metrics: Metrics | None = services.metrics
         self.ok = json_response(TOKEN_OK)  # sent as is every time: nothing in it changes
-        # Database calls in threads (PostgreSQL): the checks of one loop turn share a statement.
-        self.batcher = (
-            None
-            if services.inline
-            else TokenBatcher(services.oauth.check_tokens, services.threaded)
-        )
+        # The checks of one event-loop turn share a statement (`web.tokenbatch`).
+        self.batcher = TokenBatcher(services.oauth.check_tokens, services.call)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -96,12 +92,9 @@ class TokenCheckFastPath:
                 parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             )
             token = bearer_token(_header(scope, b"authorization"), query)
-            if self.batcher is None:
-                await self.services.call(self.services.oauth.verify_token, token, query)
-            else:
-                oauth = self.services.oauth
-                question = oauth.token_question(token, query)
-                oauth.judge_token(question, await self.batcher.check(question))
+            oauth = self.services.oauth
+            question = oauth.token_question(token, query)
+            oauth.judge_token(question, await self.batcher.check(question))
         except errors.OAuthError as exc:
             response = await self.on_error(Request(scope, receive), exc)
         await response(scope, receive, send)

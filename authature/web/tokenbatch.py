@@ -1,11 +1,12 @@
-"""Token checks of one process coalesced into one statement per event-loop turn (PostgreSQL).
+"""Token checks of one process coalesced into one statement per event-loop turn.
 
-With PostgreSQL a token check was a thread hand-off, a pool checkout, a round trip and
-psycopg's execution for one indexed row: about 0.33 ms of server CPU, against 0.06 ms for a
-bare Starlette answer (docs/benchmarks.md, round 4). Under load a worker holds many checks at
-once, so the checks whose requests were read in one turn of the event loop go to the database
-together: one hand-off and one statement (`token_digest = ANY(%s)`) for all of them, each then
-judged on its own row exactly as `OAuthServer.verify_token` judges it.
+A token check was, per request, a pool checkout, one indexed statement and its row, and with
+PostgreSQL a thread hand-off and a round trip: about 0.33 ms of server CPU with PostgreSQL and
+0.17 ms with SQLite, against 0.06 ms for a bare Starlette answer (docs/benchmarks.md, round 4).
+Under load a worker holds many checks at once, so the checks whose requests were read in one
+turn of the event loop go to the database together: one call (`Services.call`: in a thread
+with PostgreSQL, inline with SQLite) and one statement (`token_digest = ANY(%s)`, or `IN`) for
+all of them, each then judged on its own row exactly as `OAuthServer.verify_token` judges it.
 
 Nothing is cached: every check reads rows in a statement that starts after its request
 arrived, so a revocation, an expiry, a disabled client or a removed scope committed by any
@@ -29,15 +30,15 @@ IN_FLIGHT = 1  # batches at the database at once, per process (2 and 4 cost more
 MAX_BATCH = 256  # digests per statement
 
 Lookup = Callable[[Sequence[str]], dict[str, TokenCheck]]
-Threaded = Callable[[Lookup, list[str]], Awaitable[dict[str, TokenCheck]]]
+Call = Callable[[Lookup, list[str]], Awaitable[dict[str, TokenCheck]]]
 
 
 class TokenBatcher:
     """`await batcher.check(question)`: the token's row (or None), read with others'."""
 
-    def __init__(self, lookup: Lookup, run_threaded: Threaded) -> None:
+    def __init__(self, lookup: Lookup, call: Call) -> None:
         self._lookup = lookup  # OAuthServer.check_tokens (blocking)
-        self._threaded = run_threaded  # Services.threaded
+        self._call = call  # Services.call: in a thread or inline
         self._pending: dict[str, list[asyncio.Future[TokenCheck | None]]] = {}
         self._scheduled = False
         self._in_flight = 0
@@ -65,7 +66,7 @@ class TokenBatcher:
 
     async def _run(self, waiting: dict[str, list[asyncio.Future[TokenCheck | None]]]) -> None:
         try:
-            rows = await self._threaded(self._lookup, list(waiting))
+            rows = await self._call(self._lookup, list(waiting))
         except Exception as exc:
             for futures in waiting.values():
                 for future in futures:

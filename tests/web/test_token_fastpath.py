@@ -144,14 +144,15 @@ def _add_token(
     return token
 
 
+@pytest.mark.parametrize("inline", [False, True], ids=["threads", "inline"])
 def test_concurrent_checks_share_statements_and_see_every_change_at_once(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, database_url: str, inline: bool
 ) -> None:
-    """Checks in threads (PostgreSQL's default, forced here on SQLite too) are looked up
-    together (`web.tokenbatch`); each still gets its own answer, the route's, and a revocation,
-    a disabled client or a removed scope written by another process is refused by the next
+    """Concurrent checks are looked up together (`web.tokenbatch`), with database calls in
+    threads or inline; each still gets its own answer, the route's, and a revocation, a
+    disabled client or a removed scope written by another process is refused by the next
     batch. (A refused token is a 400 here, SPEC 3.3.)"""
-    settings = settings_for(tmp_path, database_url, inline_database_calls=False)
+    settings = settings_for(tmp_path, database_url, inline_database_calls=inline)
     fast = create_app(settings)
     slow = _without_fast_path(create_app(settings))
     other = create_app(settings).state.services  # another process: its own pool
@@ -224,7 +225,6 @@ def test_concurrent_checks_share_statements_and_see_every_change_at_once(
         with ThreadPoolExecutor(1) as thread:
             thread.submit(asyncio.run, run()).result()
         fast_path = _fast_path(fast)
-        assert fast_path.batcher is not None
         # 2 x 3 x 21 checks of 5 tokens (one without a bearer token): far fewer statements.
         assert 0 < fast_path.batcher.batches < 60, fast_path.batcher.batches
     finally:
