@@ -60,7 +60,9 @@ class TokenCheckFastPath:
         self.metrics: Metrics | None = services.metrics
         self.ok = json_response(TOKEN_OK)  # sent as is every time: nothing in it changes
         # The checks of one event-loop turn share a statement (`web.tokenbatch`).
-        self.batcher = TokenBatcher(services.oauth.check_tokens, services.call)
+        self.batcher = TokenBatcher(
+            services.oauth.check_tokens, services.threaded, inline=services.inline
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
