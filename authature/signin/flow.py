@@ -52,7 +52,16 @@ from authature.payments.service import (
 from authature.plaintext import is_email_address, text_problem
 from authature.security.keys import SEAL_TAG_BYTES, Keys
 
-__all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
+__all__ = [
+    "FlowObserver",
+    "FlowPolicy",
+    "Outcome",
+    "PageModel",
+    "PendingVerification",
+    "SignInFlow",
+    "SignInPageGone",
+    "Verification",
+]
 
 _MOBILE_MAX = 40  # the stored column's size
 _NAME_MAX = 200
@@ -413,6 +422,23 @@ class SignInFlow:
         mobile: str | None = None,
     ) -> Outcome:
         """`mobile` None: the form had no mobile field (keep `user_params[mobile]`)."""
+        step = self.take_signature(handle, nonce, capture_json, first_name, last_name, mobile)
+        if isinstance(step, Outcome):
+            return step
+        return self.record_verification(self.verify_signature(step))
+
+    def take_signature(
+        self,
+        handle: str,
+        nonce: str,
+        capture_json: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        mobile: str | None = None,
+    ) -> Outcome | PendingVerification:
+        """The first part of `submit_signature`: the capture read, the nonce used and the step's
+        first transaction; a verification to run comes back as a `PendingVerification` for
+        `verify_signature` (CPU only, no database) and then `record_verification`."""
         capture, problem = _read_capture(capture_json)  # no database: before the transaction
         with self.uow() as repos:
             record = self._load(repos, handle)
@@ -440,7 +466,7 @@ class SignInFlow:
             inputs = self._verify_inputs(repos, record, count=True)
             if isinstance(inputs, Outcome):
                 return inputs
-        return self._verify(handle, capture, inputs)
+        return PendingVerification(handle, capture, inputs)
 
     def _take_names(
         self,
@@ -607,22 +633,29 @@ class SignInFlow:
         ]
         return _VerifyInputs(user.pk, tuple(references), tuple(recent))
 
-    def _verify(self, handle: str, capture: Capture, inputs: _VerifyInputs) -> Outcome:
-        """Verify outside any transaction, then record the decision in a second one.
+    def verify_signature(self, pending: PendingVerification) -> Verification:
+        """The verifier's part of `submit_signature`, outside any transaction.
 
         The DTW takes milliseconds; inside the step's transaction it held SQLite's write lock
         (every other request of every process waited) or the request row's lock. The page's
         nonce was used up by the first transaction, so this submission cannot be replayed
-        meanwhile; the second transaction checks again that the request is still at this step
-        for this user, and that the user's stored samples are still the ones compared (another
-        sign-in of the same user may have added one): if not, it compares again, inside.
-        """
-        probe = derived_sample(None, capture)
+        meanwhile."""
+        probe = derived_sample(None, pending.capture)
         started = time.perf_counter()
+        inputs = pending.inputs
         decision = self.samples.decide(probe, inputs.references, inputs.recent)
-        seconds = time.perf_counter() - started
+        return Verification(pending, probe, decision, time.perf_counter() - started)
+
+    def record_verification(self, verification: Verification) -> Outcome:
+        """The decision recorded in a second transaction, which checks again that the request
+        is still at this step for this user, and that the user's stored samples are still the
+        ones compared (another sign-in of the same user may have added one): if not, it
+        compares again, inside."""
+        pending, probe = verification.pending, verification.probe
+        decision, seconds = verification.decision, verification.seconds
+        inputs = pending.inputs
         with self.uow() as repos:
-            record = self._load(repos, handle)
+            record = self._load(repos, pending.handle)
             if record.step != "verify" or record.user_pk != inputs.user_pk:
                 return Outcome(again=True)
             now_inputs = self._verify_inputs(repos, record, count=False)
@@ -632,7 +665,7 @@ class SignInFlow:
                 started = time.perf_counter()
                 decision = self.samples.decide(probe, now_inputs.references, now_inputs.recent)
                 seconds = time.perf_counter() - started
-            return self._record_decision(repos, record, capture, probe, decision, seconds)
+            return self._record_decision(repos, record, pending.capture, probe, decision, seconds)
 
     def _record_decision(
         self,
@@ -752,6 +785,25 @@ class SignInFlow:
             except SignInPageGone:
                 return None
             return repos.clients.by_pk(record.client_pk)
+
+
+@dataclass(frozen=True, repr=False)
+class PendingVerification:
+    """A signature taken (`SignInFlow.take_signature`) whose verification is still to run."""
+
+    handle: str
+    capture: Capture
+    inputs: _VerifyInputs
+
+
+@dataclass(frozen=True, repr=False)
+class Verification:
+    """The verifier's decision on a pending signature, still to be recorded."""
+
+    pending: PendingVerification
+    probe: Sample
+    decision: Decision
+    seconds: float
 
 
 @dataclass(frozen=True)
