@@ -1,7 +1,8 @@
 """HTTP speed of Authature, as ratios to a bare Starlette endpoint measured in the same run.
 
     .venv/bin/python benchmarks/http_bench.py [--databases sqlite,postgres] [--workers 2]
-        [--duration 10] [--million]
+        [--duration 10] [--million] [--scenarios bare,verify,exchange,fetch,signin]
+        [--profile-signin stacks.txt]
 
 For each database the script starts Authature exactly as production does (`authature serve
 --workers N`, a subprocess with its own environment) and `benchmarks/http_bare.py` under the same
@@ -181,6 +182,7 @@ class Run:
     logins_per_s: float | None = None
     refused: int | None = None
     cpu_ms: float | None = None  # server CPU per request (per sign-in for the sign-in run)
+    cpu_per_request_ms: float | None = None  # per request, also for the sign-in run
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -218,12 +220,14 @@ def wrk(
     units = raw["logins"] if run.logins_per_s is not None else raw["requests"]
     if cpu is not None and units:
         run.cpu_ms = 1000 * cpu / units
+        run.cpu_per_request_ms = 1000 * cpu / raw["requests"]
     print(
         f"  {name:<28} {run.requests_per_s:9.0f} req/s  p50 {run.p50_ms:7.2f} ms  "
         f"p99 {run.p99_ms:7.2f} ms  errors {run.errors}"
         + (f"  server CPU {run.cpu_ms:.3f} ms" if run.cpu_ms is not None else "")
         + (
             f"  logins/s {run.logins_per_s:.0f} refused {run.refused}"
+            f"  server CPU per request {run.cpu_per_request_ms:.3f} ms"
             if run.logins_per_s is not None
             else ""
         ),
@@ -453,53 +457,76 @@ def login_lines(d: Deployment, rounds: int) -> list[str]:
 # -- the runs ------------------------------------------------------------------------------------
 
 
+def profile(pid: int, output: Path | None, seconds: int) -> subprocess.Popen[bytes] | None:
+    """With --profile-signin: py-spy (when installed) samples the server and its workers while
+    they hold the GIL during the sign-in run, as collapsed stacks (a stack, then its count)."""
+    if output is None:
+        return None
+    spy = Path(sys.executable).parent / "py-spy"
+    command = [str(spy), "record", "--subprocesses", "--gil", "--pid", str(pid), "--format", "raw"]
+    command += ["--output", str(output), "--duration", str(seconds), "--nonblocking"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+
 def measure(d: Deployment, args: argparse.Namespace, scripts: dict[str, Path]) -> list[Run]:
     runs: list[Run] = []
     w = {"duration": args.duration, "threads": args.threads, "connections": args.connections}
+    want = set(args.scenarios.split(","))
     port = free_port()
     bare_log = d.folder / "bare.log"
-    with serve(bare_command(port, args.workers), port, d.env, "/", bare_log) as bare:
-        runs.append(
-            wrk("bare Starlette", bare.url + "/", scripts["get"], ["-"], **w, server=bare.popen.pid)
-        )
+    if "bare" in want:
+        with serve(bare_command(port, args.workers), port, d.env, "/", bare_log) as bare:
+            runs.append(
+                wrk(
+                    "bare Starlette",
+                    bare.url + "/",
+                    scripts["get"],
+                    ["-"],
+                    **w,
+                    server=bare.popen.pid,
+                )
+            )
 
     port = free_port()
     command = authature_command(port, args.workers)
     with serve(command, port, d.env, "/healthz", d.folder / "authature.log") as server:
         w["server"] = server.popen.pid
         query = urllib.parse.urlencode({"client_id": d.client_id, "scope": "authenticate"})
-        runs.append(
-            wrk(
-                "token verification",
-                f"{server.url}/oauth/token?{query}",
-                scripts["get"],
-                [f"Bearer {d.token}"],
-                **w,
+        if "verify" in want:
+            runs.append(
+                wrk(
+                    "token verification",
+                    f"{server.url}/oauth/token?{query}",
+                    scripts["get"],
+                    [f"Bearer {d.token}"],
+                    **w,
+                )
             )
-        )
-        codes = issue_codes(d, args.codes)
-        bodies = d.folder / "codes.txt"
         prefix = urllib.parse.urlencode({"client_id": d.client_id, "redirect_uri": REDIRECT})
-        bodies.write_text("".join(f"{prefix}&code={c}\n" for c in codes))
-        exchange = wrk(
-            "code exchange",
-            server.url,
-            scripts["exchange"],
-            [str(bodies), str(args.threads), d.basic],
-            **w,
-        )
-        if exchange.raw["requests"] >= len(codes):
-            print("  (ran out of codes: raise --codes)")
-        runs.append(exchange)
-        runs.append(
-            wrk(
-                "signature fetch",
-                f"{server.url}/oauth/signatures/{d.token}",
-                scripts["get"],
-                [d.basic],
+        if "exchange" in want:
+            codes = issue_codes(d, args.codes)
+            bodies = d.folder / "codes.txt"
+            bodies.write_text("".join(f"{prefix}&code={c}\n" for c in codes))
+            exchange = wrk(
+                "code exchange",
+                server.url,
+                scripts["exchange"],
+                [str(bodies), str(args.threads), d.basic],
                 **w,
             )
-        )
+            if exchange.raw["requests"] >= len(codes):
+                print("  (ran out of codes: raise --codes)")
+            runs.append(exchange)
+        if "fetch" in want:
+            runs.append(
+                wrk(
+                    "signature fetch",
+                    f"{server.url}/oauth/signatures/{d.token}",
+                    scripts["get"],
+                    [d.basic],
+                    **w,
+                )
+            )
         logins = d.folder / "logins.txt"
         logins.write_text("\n".join(login_lines(d, rounds=args.login_rounds)) + "\n")
         authorize = "/oauth/authorize?" + urllib.parse.urlencode(
@@ -511,18 +538,22 @@ def measure(d: Deployment, args: argparse.Namespace, scripts: dict[str, Path]) -
                 "scope": "authenticate capture",
             }
         )
-        runs.append(
-            wrk(
-                "full sign-in",
-                server.url,
-                scripts["login"],
-                [str(logins), str(args.login_threads), authorize, d.basic, prefix + "&code="],
-                duration=args.duration,
-                threads=args.login_threads,
-                connections=args.login_threads,
-                server=server.popen.pid,
+        if "signin" in want:
+            spy = profile(server.popen.pid, args.profile_signin, args.duration)
+            runs.append(
+                wrk(
+                    "full sign-in",
+                    server.url,
+                    scripts["login"],
+                    [str(logins), str(args.login_threads), authorize, d.basic, prefix + "&code="],
+                    duration=args.duration,
+                    threads=args.login_threads,
+                    connections=args.login_threads,
+                    server=server.popen.pid,
+                )
             )
-        )
+            if spy is not None:
+                spy.wait()
         if args.million:
             runs += token_scaling(d, server, args, scripts)
     return runs
@@ -577,16 +608,18 @@ def report(results: dict[str, list[Run]], args: argparse.Namespace) -> None:
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for kind, runs in results.items():
-        bare = runs[0].requests_per_s
+        bare = next((r.requests_per_s for r in runs if r.name == "bare Starlette"), None)
         for r in runs:
             rate = f"{r.requests_per_s:,.0f}"
             if r.logins_per_s is not None:
                 rate += f" ({r.logins_per_s:,.0f} sign-ins/s, {r.refused} refused)"
-            ratio = (r.logins_per_s or r.requests_per_s) / bare
+            ratio = f"{(r.logins_per_s or r.requests_per_s) / bare:.3f}" if bare else ""
             cpu = f"{r.cpu_ms:.3f}" if r.cpu_ms is not None else ""
+            if r.logins_per_s is not None and r.cpu_per_request_ms is not None:
+                cpu += f" ({r.cpu_per_request_ms:.3f} per request)"
             print(
                 f"| {kind} | {r.name} | {rate} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
-                f"{ratio:.3f} | {r.errors} | {cpu} |"
+                f"{ratio} | {r.errors} | {cpu} |"
             )
 
 
@@ -606,6 +639,14 @@ def main() -> None:
     parser.add_argument("--codes", type=int, default=60_000)
     parser.add_argument("--million", action="store_true", help="1k vs 1M stored tokens")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--scenarios",
+        default="bare,verify,exchange,fetch,signin",
+        help="comma separated: bare, verify, exchange, fetch, signin (all by default)",
+    )
+    parser.add_argument(
+        "--profile-signin", type=Path, help="py-spy's collapsed stacks of the sign-in run"
+    )
     args = parser.parse_args()
     results: dict[str, list[Run]] = {}
     with tempfile.TemporaryDirectory(prefix="authature-bench-") as tmp:

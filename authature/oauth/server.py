@@ -7,7 +7,8 @@ frameworks or SQL.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from authature.oauth.ports import (
     Clock,
     CodeRecord,
     Repos,
+    TokenCheck,
     UnitOfWork,
 )
 from authature.oauth.revocation import revoke_token
@@ -35,13 +37,12 @@ from authature.oauth.token import (
     check_code,
     format_expires,
     live_access_token,
-    live_token_check,
     narrowed_scopes,
     store_tokens,
     user_object,
 )
 
-__all__ = ["OAuthServer", "TokenAnswer"]
+__all__ = ["OAuthServer", "TokenAnswer", "TokenQuestion"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,28 @@ class TokenAnswer:
     status: int
     body: dict[str, Any]
     issued: IssuedTokens
+
+
+@dataclass(frozen=True)
+class TokenQuestion:
+    """A token check's parameters, checked, with the token's digest (`token_question`)."""
+
+    digest: str
+    client_id: str
+    scopes: tuple[str, ...]
+    device_uid: str | None
+    now: datetime
+
+
+@contextmanager
+def _bearer_challenge() -> Iterator[None]:
+    """A refused token is answered with RFC 6750 3's challenge."""
+    try:
+        yield
+    except errors.OAuthError as exc:
+        if exc.error == "invalid_token":
+            exc.headers["WWW-Authenticate"] = errors.BEARER_INVALID_TOKEN
+        raise
 
 
 class OAuthServer:
@@ -314,39 +337,56 @@ class OAuthServer:
     def verify_token(self, token: str | None, query: Mapping[str, str]) -> None:
         """SPEC 3.3: live, of that client, carrying that scope, and on that device. A refused
         token is answered with RFC 6750 3's challenge, as userinfo does."""
-        try:
-            self._verify_token(token, query)
-        except errors.OAuthError as exc:
-            if exc.error == "invalid_token":
-                exc.headers["WWW-Authenticate"] = errors.BEARER_INVALID_TOKEN
-            raise
-
-    def _verify_token(self, token: str | None, query: Mapping[str, str]) -> None:
-        client_id = query.get("client_id")
-        if not client_id:
-            raise errors.invalid_request("client_id is required.")
-        scopes = parse_scope(query.get("scope"))
-        now = self.clock.now()
+        question = self.token_question(token, query)
         # A read unit and one statement: no write lock, and no cache either, so a revocation
         # committed by any process is seen by the next check.
         with self.uow.read(one_statement=True) as repos:
-            record = live_token_check(repos, self.hasher, token, now)
-        if record.client_id is None or record.client_id != client_id:
-            raise errors.invalid_token("The token was not issued to this client.")
-        if record.client_disabled:
-            raise errors.invalid_token(
-                "The client this token was issued to is disabled; its tokens no longer work."
-            )
-        if any(s not in record.scopes for s in scopes):
-            raise errors.invalid_token("The token does not carry the requested scope.")
-        if any(s not in held_scopes(record.scopes, record.client_scopes) for s in scopes):
-            raise errors.invalid_token(
-                "The client is no longer registered for the requested scope, so its tokens do "
-                "not verify for it while that lasts."
-            )
-        device_uid = query.get("device_uid")
-        if device_uid and record.device_uid and device_uid != record.device_uid:
-            raise errors.invalid_token("The token was issued to another device.")
+            record = repos.tokens.check(question.digest)
+        self.judge_token(question, record)
+
+    def token_question(self, token: str | None, query: Mapping[str, str]) -> TokenQuestion:
+        """The first half of `verify_token`, before the database: the request's parameters
+        checked and the token's digest. `web.tokenbatch` looks the digests of many requests up
+        in one statement and answers each with `judge_token`."""
+        with _bearer_challenge():
+            client_id = query.get("client_id")
+            if not client_id:
+                raise errors.invalid_request("client_id is required.")
+            scopes = parse_scope(query.get("scope"))
+            now = self.clock.now()
+            if not token or len(token) > 256:
+                raise errors.invalid_token()
+            digest = self.hasher.digest(token, "access_token")
+        return TokenQuestion(digest, client_id, tuple(scopes), query.get("device_uid"), now)
+
+    def check_tokens(self, digests: Sequence[str]) -> dict[str, TokenCheck]:
+        """The rows of many token checks, read in one statement (the digests not found are
+        absent): what `verify_token` reads for one, for `web.tokenbatch`."""
+        with self.uow.read(one_statement=True) as repos:
+            return repos.tokens.check_many(digests)
+
+    def judge_token(self, question: TokenQuestion, record: TokenCheck | None) -> None:
+        """The second half of `verify_token`: the row read after the request arrived."""
+        with _bearer_challenge():
+            if record is not None and record.client_disabled:  # say why, though revoked too
+                raise errors.invalid_token(
+                    "The client this token was issued to is disabled; its tokens no longer work."
+                )
+            if record is None or record.revoked_at is not None or record.expires_at <= question.now:
+                raise errors.invalid_token()
+            if record.client_id is None or record.client_id != question.client_id:
+                raise errors.invalid_token("The token was not issued to this client.")
+            scopes = question.scopes
+            if any(s not in record.scopes for s in scopes):
+                raise errors.invalid_token("The token does not carry the requested scope.")
+            if any(s not in held_scopes(record.scopes, record.client_scopes) for s in scopes):
+                raise errors.invalid_token(
+                    "The client is no longer registered for the requested scope, so its tokens "
+                    "do not verify for it while that lasts."
+                )
+            device_uid = question.device_uid
+            if device_uid and record.device_uid and device_uid != record.device_uid:
+                raise errors.invalid_token("The token was issued to another device.")
 
     def token_for_client(
         self, token: str | None, client: ClientRecord, scope: str

@@ -19,7 +19,6 @@ from authature.oauth.ports import (
     CodeRecord,
     RefreshTokenRecord,
     Repos,
-    TokenCheck,
     UserRecord,
 )
 from authature.oauth.scopes import parse_scope
@@ -176,20 +175,6 @@ def live_access_token(
     if not token or len(token) > 256:
         raise errors.invalid_token()
     record = repos.tokens.access(hasher.digest(token, "access_token"))
-    if record is None or record.revoked_at is not None or record.expires_at <= now:
-        raise errors.invalid_token()
-    return record
-
-
-def live_token_check(repos: Repos, hasher: Hasher, token: str | None, now: datetime) -> TokenCheck:
-    """`live_access_token` for a resource check (SPEC 3.3): the token with its client's id."""
-    if not token or len(token) > 256:
-        raise errors.invalid_token()
-    record = repos.tokens.check(hasher.digest(token, "access_token"))
-    if record is not None and record.client_disabled:  # say why, though `disable` revoked it
-        raise errors.invalid_token(
-            "The client this token was issued to is disabled; its tokens no longer work."
-        )
     if record is None or record.revoked_at is not None or record.expires_at <= now:
         raise errors.invalid_token()
     return record

@@ -54,7 +54,16 @@ from authature.payments.service import (
 from authature.plaintext import canonical_email, is_email_address, text_problem
 from authature.security.keys import SEAL_TAG_BYTES, Keys
 
-__all__ = ["FlowObserver", "FlowPolicy", "Outcome", "PageModel", "SignInFlow", "SignInPageGone"]
+__all__ = [
+    "FlowObserver",
+    "FlowPolicy",
+    "Outcome",
+    "PageModel",
+    "PendingVerification",
+    "SignInFlow",
+    "SignInPageGone",
+    "Verification",
+]
 
 _MOBILE_MAX = 40  # the stored column's size
 #: A probe is compared for replay with the active references and up to this many of the user's
@@ -423,18 +432,37 @@ class SignInFlow:
         mobile: str | None = None,
     ) -> Outcome:
         """`mobile` None: the form had no mobile field (keep `user_params[mobile]`)."""
-        try:
-            return self._submit_signature(
-                handle, nonce, capture_json, first_name, last_name, mobile
-            )
-        except ReferenceTaken as taken:
-            # Everything the signature's transaction wrote was rolled back; the checkout ends
-            # as one whose ref_id was already captured at /oauth/authorize would have.
-            with self.uow() as repos:
-                record = self._load(repos, handle)
-                return self._finish_error(repos, record, reference_used(taken.ref_id, None))
+        step = self.take_signature(handle, nonce, capture_json, first_name, last_name, mobile)
+        if isinstance(step, Outcome):
+            return step
+        return self.record_verification(self.verify_signature(step))
 
-    def _submit_signature(
+    def take_signature(
+        self,
+        handle: str,
+        nonce: str,
+        capture_json: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        mobile: str | None = None,
+    ) -> Outcome | PendingVerification:
+        """The first part of `submit_signature`: the capture read, the nonce used and the step's
+        first transaction; a verification to run comes back as a `PendingVerification` for
+        `verify_signature` (CPU only, no database) and then `record_verification`."""
+        try:
+            return self._take_signature(handle, nonce, capture_json, first_name, last_name, mobile)
+        except ReferenceTaken as taken:  # the last enrollment signature's checkout
+            return self._reference_taken(handle, taken)
+
+    def _reference_taken(self, handle: str, taken: ReferenceTaken) -> Outcome:
+        """A concurrent checkout captured this checkout's ref_id: everything the signature's
+        transaction wrote was rolled back, and the sign-in ends as one whose ref_id was
+        already captured at /oauth/authorize would have, in a transaction of its own."""
+        with self.uow() as repos:
+            record = self._load(repos, handle)
+            return self._finish_error(repos, record, reference_used(taken.ref_id, None))
+
+    def _take_signature(
         self,
         handle: str,
         nonce: str,
@@ -442,7 +470,7 @@ class SignInFlow:
         first_name: str | None,
         last_name: str | None,
         mobile: str | None,
-    ) -> Outcome:
+    ) -> Outcome | PendingVerification:
         capture, problem = _read_capture(capture_json)  # no database: before the transaction
         with self.uow() as repos:
             record = self._load(repos, handle)
@@ -470,7 +498,7 @@ class SignInFlow:
             inputs = self._verify_inputs(repos, record, count=True)
             if isinstance(inputs, Outcome):
                 return inputs
-        return self._verify(handle, capture, inputs)
+        return PendingVerification(handle, capture, inputs)
 
     def _take_names(
         self,
@@ -639,22 +667,35 @@ class SignInFlow:
         grown = any(s.from_update for s in refs)
         return _VerifyInputs(user.pk, tuple(references), tuple(recent), grown)
 
-    def _verify(self, handle: str, capture: Capture, inputs: _VerifyInputs) -> Outcome:
-        """Verify outside any transaction, then record the decision in a second one.
+    def verify_signature(self, pending: PendingVerification) -> Verification:
+        """The verifier's part of `submit_signature`, outside any transaction.
 
         The DTW takes milliseconds; inside the step's transaction it held SQLite's write lock
         (every other request of every process waited) or the request row's lock. The page's
         nonce was used up by the first transaction, so this submission cannot be replayed
-        meanwhile; the second transaction checks again that the request is still at this step
-        for this user, and that the user's stored samples are still the ones compared (another
-        sign-in of the same user may have added one): if not, it compares again, inside.
-        """
-        probe = derived_sample(None, capture)
+        meanwhile."""
+        probe = derived_sample(None, pending.capture)
         started = time.perf_counter()
+        inputs = pending.inputs
         decision = self.samples.decide(probe, inputs.references, inputs.recent, inputs.grown)
-        seconds = time.perf_counter() - started
+        return Verification(pending, probe, decision, time.perf_counter() - started)
+
+    def record_verification(self, verification: Verification) -> Outcome:
+        """The decision recorded in a second transaction, which checks again that the request
+        is still at this step for this user, and that the user's stored samples are still the
+        ones compared (another sign-in of the same user may have added one): if not, it
+        compares again, inside."""
+        try:
+            return self._record_verification(verification)
+        except ReferenceTaken as taken:  # the signature's checkout
+            return self._reference_taken(verification.pending.handle, taken)
+
+    def _record_verification(self, verification: Verification) -> Outcome:
+        pending, probe = verification.pending, verification.probe
+        decision, seconds = verification.decision, verification.seconds
+        inputs = pending.inputs
         with self.uow() as repos:
-            record = self._load(repos, handle)
+            record = self._load(repos, pending.handle)
             if record.step != "verify" or record.user_pk != inputs.user_pk:
                 return Outcome(again=True)
             now_inputs = self._verify_inputs(repos, record, count=False)
@@ -666,7 +707,7 @@ class SignInFlow:
                     probe, now_inputs.references, now_inputs.recent, now_inputs.grown
                 )
                 seconds = time.perf_counter() - started
-            return self._record_decision(repos, record, capture, probe, decision, seconds)
+            return self._record_decision(repos, record, pending.capture, probe, decision, seconds)
 
     def _record_decision(
         self,
@@ -786,6 +827,25 @@ class SignInFlow:
             except SignInPageGone:
                 return None
             return repos.clients.by_pk(record.client_pk)
+
+
+@dataclass(frozen=True, repr=False)
+class PendingVerification:
+    """A signature taken (`SignInFlow.take_signature`) whose verification is still to run."""
+
+    handle: str
+    capture: Capture
+    inputs: _VerifyInputs
+
+
+@dataclass(frozen=True, repr=False)
+class Verification:
+    """The verifier's decision on a pending signature, still to be recorded."""
+
+    pending: PendingVerification
+    probe: Sample
+    decision: Decision
+    seconds: float
 
 
 @dataclass(frozen=True)

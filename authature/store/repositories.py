@@ -327,6 +327,11 @@ _CHECK_QUERY = (
     " WHERE t.token_digest = {}"
 )
 _CHECK_SQL = {"sqlite": _CHECK_QUERY.format("?"), "postgresql": _CHECK_QUERY.format("%s")}
+# Many checks in one statement (`web.tokenbatch`), the digest first. On PostgreSQL one text
+# whatever the count (an array parameter), so psycopg prepares it on the server after its
+# fifth use on a connection; SQLite gets one placeholder per digest.
+_CHECK_MANY_QUERY = "SELECT t.token_digest, " + _CHECK_QUERY[len("SELECT ") :]
+_CHECK_MANY_PG = {"postgresql": _CHECK_MANY_QUERY.replace("= {}", "= ANY(%s)")}
 
 
 def _utc(value: Any) -> datetime | None:
@@ -571,27 +576,39 @@ _USE_CODE_WITH_USER_SQL = {
 }
 
 
+def _token_check(row: Sequence[Any]) -> ports.TokenCheck:
+    client_pk, client_id, disabled, scopes, device_uid, expires_at, revoked_at, held = row
+    expires = _utc(expires_at)
+    assert expires is not None
+    return ports.TokenCheck(
+        client_pk=int(client_pk),
+        client_id=client_id,
+        client_disabled=bool(disabled),
+        scopes=_json_list(scopes),
+        device_uid=device_uid,
+        expires_at=expires,
+        revoked_at=_utc(revoked_at),
+        client_scopes=_json_list(held) if held is not None else (),
+    )
+
+
 class SqlTokenStore:
     def __init__(self, unit: _Unit) -> None:
         self._u = unit
 
     def check(self, token_digest: str) -> ports.TokenCheck | None:
         row = _driver_one(self._u.core(), _CHECK_SQL, (token_digest,))
-        if row is None:
-            return None
-        client_pk, client_id, disabled, scopes, device_uid, expires_at, revoked_at, held = row
-        expires = _utc(expires_at)
-        assert expires is not None
-        return ports.TokenCheck(
-            client_pk=int(client_pk),
-            client_id=client_id,
-            client_disabled=bool(disabled),
-            scopes=_json_list(scopes),
-            device_uid=device_uid,
-            expires_at=expires,
-            revoked_at=_utc(revoked_at),
-            client_scopes=_json_list(held) if held is not None else (),
-        )
+        return None if row is None else _token_check(row)
+
+    def check_many(self, token_digests: Sequence[str]) -> dict[str, ports.TokenCheck]:
+        connection = self._u.core()
+        if connection.dialect.name == "postgresql":
+            rows, _ = _driver_rows(connection, _CHECK_MANY_PG, (list(token_digests),))
+        else:
+            marks = ", ".join("?" for _ in token_digests)
+            sql = {"sqlite": _CHECK_MANY_QUERY.replace("= {}", f"IN ({marks})")}
+            rows, _ = _driver_rows(connection, sql, tuple(token_digests))
+        return {row[0]: _token_check(row[1:]) for row in rows}
 
     def add_access(self, record: ports.AccessTokenRecord) -> None:
         _driver_insert(self._u.core(), _D_ACCESS, _values(record))

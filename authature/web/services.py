@@ -65,10 +65,15 @@ class Services:
         calls wait on the network, which threads overlap; with the database on the same
         machine, inline is faster there too (docs/benchmarks.md).
         """
-        inline = self.settings.inline_database_calls
-        if inline or (inline is None and self.database.is_sqlite):
+        if self.inline:
             return fn(*args)
         return await self.threaded(fn, *args)
+
+    @property
+    def inline(self) -> bool:
+        """Whether `call` runs database calls on the event loop (see `call`)."""
+        inline = self.settings.inline_database_calls
+        return bool(inline or (inline is None and self.database.is_sqlite))
 
     async def threaded(self, fn: Callable[..., T], *args: Any) -> T:
         """A blocking call in a worker thread, whatever the database (CPU-heavy work too).

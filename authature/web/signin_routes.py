@@ -72,9 +72,8 @@ async def _post(request: Request, step: str) -> Response:
             form.get("holder", ""),
         )
     else:
-        # The verifier's CPU time always goes to a thread, whatever the database.
-        outcome = await services.threaded(
-            flow.submit_signature,
+        taken = await services.call(
+            flow.take_signature,
             handle,
             nonce,
             form.get("capture", ""),
@@ -82,6 +81,13 @@ async def _post(request: Request, step: str) -> Response:
             form.get("last_name"),
             form.get("mobile"),
         )
+        if isinstance(taken, Outcome):
+            outcome = taken
+        else:
+            # The verifier's CPU time always goes to a thread, whatever the database; the
+            # transactions before and after it run as every other step's (`Services.call`).
+            verification = await services.threaded(flow.verify_signature, taken)
+            outcome = await services.call(flow.record_verification, verification)
     typed_iban = form.get("iban", "")[:_IBAN_FIELD_MAX] if step == "bank" else ""
     return await _answer(request, handle, outcome, typed_iban)
 
