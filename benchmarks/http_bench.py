@@ -406,11 +406,17 @@ def insert_tokens(d: Deployment, count: int, known: int) -> list[str]:
     )
     started = time.monotonic()
     if services.database.engine.dialect.name == "postgresql":
+        import psycopg  # only the PostgreSQL runs need the driver
+
         raw_connection = services.database.engine.raw_connection()
         try:
-            cursor = raw_connection.cursor()
+            # SQLAlchemy types the DB-API cursor loosely (any attribute is Any); COPY is
+            # psycopg's own API, so take the psycopg connection to have it typed.
+            driver = raw_connection.driver_connection
+            assert isinstance(driver, psycopg.Connection)
             columns = "token_digest, client_pk, user_pk, family, scopes, created_at, expires_at"
-            with cursor.copy(f"COPY access_tokens ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            copy_sql = f"COPY access_tokens ({columns}) FROM STDIN"
+            with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
                 scopes = '["authenticate", "capture"]'
                 for row in rows:
                     copy.write_row((*row, scopes, now, now + timedelta(days=1)))

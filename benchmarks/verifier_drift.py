@@ -39,7 +39,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from authature.biometrics.evaluation import (  # noqa: E402
-    Model,
     Protocol,
     Scores,
     SignatureSet,
@@ -49,7 +48,7 @@ from authature.biometrics.evaluation import (  # noqa: E402
 )
 from authature.biometrics.features import CHANNELS  # noqa: E402
 from authature.biometrics.svc2004 import signature_data_root  # noqa: E402
-from authature.biometrics.verifier import score_vector  # noqa: E402
+from authature.biometrics.verifier import Model, score_vector  # noqa: E402
 
 Key = tuple[int, int]
 
@@ -166,7 +165,7 @@ def main() -> None:
             f"{50 * sum(um):10.2f}{50 * sum(rd):8.2f}"
         )
     draws, x, kind, user_of, draw_of = trials(data, SPLITS[0][1], SPLITS[0][2])
-    shifts = ("none", "genuine median per writer", "genuine median per draw")
+    shifts: tuple[str, ...] = ("none", "genuine median per writer", "genuine median per draw")
     shifts += ("skilled median per writer", "midpoint per writer")
     rates: dict[str, list[float]] = {name: [] for name in shifts}
     predictors: dict[str, list[float]] = {"genuine": [], "loo": [], "session1": []}

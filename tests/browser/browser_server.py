@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 
-def wait_until(page: Any, expression: str, timeout_s: float = 5.0) -> None:
+def wait_until(page: Page, expression: str, timeout_s: float = 5.0) -> None:
     """Wait until ``expression`` is truthy in ``page``, polling with ``page.evaluate``.
 
     ``page.wait_for_function`` compiles its predicate from a string inside the page, which a

@@ -10,11 +10,14 @@ Mark browser tests with ``pytestmark = pytest.mark.browser``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = os.environ.get("AUTHATURE_CHROMIUM", "/usr/bin/chromium")
 
@@ -41,7 +44,7 @@ def _missing_browser(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """One Chromium for the whole session."""
     if not Path(CHROMIUM).is_file():
         _missing_browser(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -63,11 +66,11 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_context(browser: Any) -> Iterator[Any]:
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
     """Factory for extra contexts (phone, high-DPI...); all closed after the test."""
-    contexts: list[Any] = []
+    contexts: list[BrowserContext] = []
 
-    def make(**options: Any) -> Any:
+    def make(**options: Any) -> BrowserContext:
         context = browser.new_context(**options)
         context.set_default_timeout(5_000)
         contexts.append(context)
@@ -79,12 +82,12 @@ def new_context(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def context(new_context: Any) -> Any:
+def context(new_context: Callable[..., BrowserContext]) -> BrowserContext:
     """A fresh desktop context (no cookies or storage shared with other tests)."""
     return new_context(viewport={"width": 1000, "height": 700})
 
 
 @pytest.fixture
-def page(context: Any) -> Any:
+def page(context: BrowserContext) -> Page:
     """A page in a fresh context."""
     return context.new_page()

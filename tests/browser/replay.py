@@ -16,7 +16,10 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 Point = tuple[float, float, float, float]  # x, y (CSS px), t_ms from the first point, pressure
 Stroke = list[Point]
@@ -79,8 +82,8 @@ def load_svc2004_strokes(
 
 
 def replay_signature(
-    page: Any,
-    canvas_locator: Any,
+    page: Page,
+    canvas_locator: Locator,
     strokes: Sequence[Sequence[Point]],
     pointer: Pointer = "pen",
 ) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
@@ -22,6 +22,9 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from support.server import serve_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
@@ -150,24 +153,24 @@ def sites(two_sites: Sites) -> Sites:
     return two_sites
 
 
-def _open_shop(page: Any, sites: Sites, **query: str) -> None:
+def _open_shop(page: Page, sites: Sites, **query: str) -> None:
     page.goto(f"{sites.client}/?{urlencode(query)}")
     wait_until(page, "Boolean(window.authature && window.results)")
 
 
-def _result(page: Any) -> dict[str, Any]:
+def _result(page: Page) -> dict[str, Any]:
     wait_until(page, "window.results.length > 0")
     page.wait_for_timeout(100)  # complete must be called once only
-    results = page.evaluate("window.results")
+    results: list[dict[str, Any]] = page.evaluate("window.results")
     assert len(results) == 1
     return results[0]
 
 
-def _overlays(page: Any) -> int:
+def _overlays(page: Page) -> int:
     return page.locator("[data-authature-overlay]").count()
 
 
-def test_inline_flow_completes_with_code_and_state(page: Any, sites: Sites) -> None:
+def test_inline_flow_completes_with_code_and_state(page: Page, sites: Sites) -> None:
     _open_shop(page, sites, ux_style="inline")
     page.get_by_role("button", name="Sign in with Authature").click()
 
@@ -189,7 +192,7 @@ def test_inline_flow_completes_with_code_and_state(page: Any, sites: Sites) -> N
     assert page.evaluate("document.documentElement.style.overflow") == ""
 
 
-def test_popup_flow_completes_with_code_and_state(page: Any, sites: Sites) -> None:
+def test_popup_flow_completes_with_code_and_state(page: Page, sites: Sites) -> None:
     _open_shop(page, sites, ux_style="popup")
     with page.expect_popup() as popup_info:
         page.get_by_role("button", name="Sign in with Authature").click()
@@ -205,7 +208,9 @@ def test_popup_flow_completes_with_code_and_state(page: Any, sites: Sites) -> No
 
 
 @pytest.mark.parametrize("ux_style", ["inline", "popup"])
-def test_a_mismatched_state_is_reported_as_an_error(page: Any, sites: Sites, ux_style: str) -> None:
+def test_a_mismatched_state_is_reported_as_an_error(
+    page: Page, sites: Sites, ux_style: str
+) -> None:
     _open_shop(page, sites, client_id="tampering", ux_style=ux_style)
     page.get_by_role("button", name="Sign in with Authature").click()
 
@@ -216,7 +221,7 @@ def test_a_mismatched_state_is_reported_as_an_error(page: Any, sites: Sites, ux_
     assert _overlays(page) == 0
 
 
-def test_a_refusal_comes_back_as_the_error(page: Any, sites: Sites) -> None:
+def test_a_refusal_comes_back_as_the_error(page: Page, sites: Sites) -> None:
     _open_shop(page, sites, client_id="denying")
     page.get_by_role("button", name="Sign in with Authature").click()
 
@@ -228,7 +233,7 @@ def test_a_refusal_comes_back_as_the_error(page: Any, sites: Sites) -> None:
 
 
 @pytest.mark.parametrize("how", ["close-button", "escape", "escape-inside-the-frame"])
-def test_closing_the_overlay_reports_access_denied(page: Any, sites: Sites, how: str) -> None:
+def test_closing_the_overlay_reports_access_denied(page: Page, sites: Sites, how: str) -> None:
     _open_shop(page, sites, client_id="waiting")
     page.get_by_role("button", name="Sign in with Authature").click()
     frame = page.frame_locator("[data-authature-frame]")
@@ -256,7 +261,7 @@ def test_closing_the_overlay_reports_access_denied(page: Any, sites: Sites, how:
 
 
 def test_tab_stays_inside_the_overlay_and_the_shop_behind_it_is_inert(
-    page: Any, sites: Sites
+    page: Page, sites: Sites
 ) -> None:
     _open_shop(page, sites, client_id="waiting")
     page.get_by_role("button", name="Sign in with Authature").click()
@@ -277,7 +282,7 @@ def test_tab_stays_inside_the_overlay_and_the_shop_behind_it_is_inert(
     assert page.evaluate("document.querySelector('[inert]') === null")
 
 
-def test_a_message_from_another_origin_is_ignored(page: Any, sites: Sites) -> None:
+def test_a_message_from_another_origin_is_ignored(page: Page, sites: Sites) -> None:
     _open_shop(page, sites, client_id="waiting")
     page.get_by_role("button", name="Sign in with Authature").click()
     page.frame_locator("[data-authature-frame]").get_by_role("button").wait_for()
@@ -296,7 +301,7 @@ def test_a_message_from_another_origin_is_ignored(page: Any, sites: Sites) -> No
     assert _result(page)["error"] == "access_denied"
 
 
-def test_closing_the_popup_reports_access_denied(page: Any, sites: Sites) -> None:
+def test_closing_the_popup_reports_access_denied(page: Page, sites: Sites) -> None:
     _open_shop(page, sites, client_id="waiting", ux_style="popup")
     with page.expect_popup() as popup_info:
         page.get_by_role("button", name="Sign in with Authature").click()

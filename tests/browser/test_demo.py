@@ -8,13 +8,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 from replay import load_svc2004_strokes, replay_signature
 from support.data import svc2004_path
 from support.server import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
@@ -43,9 +46,7 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"authature demo did not start: {process.stdout.read() if process.stdout else ''}"
-                )
+                raise AssertionError(f"authature demo did not start: {log.read_text()}")
             time.sleep(0.2)
         yield base
     finally:
@@ -53,9 +54,10 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def _sign(page: Any, user: int, sample: int) -> None:
+def _sign(page: Page, user: int, sample: int) -> None:
     canvas = page.get_by_test_id("signature-pad")
     box = canvas.bounding_box()
+    assert box is not None, "the pad is not rendered"
     replay_signature(
         page,
         canvas,
@@ -66,7 +68,7 @@ def _sign(page: Any, user: int, sample: int) -> None:
 
 
 def test_demo_shop_signs_in_and_shows_token_details_and_signature(
-    demo_server: str, page: Any
+    demo_server: str, page: Page
 ) -> None:
     # Opened as localhost, the shop moves to the origin its callback uses, so the state cookie
     # is there when the sign-in comes back.

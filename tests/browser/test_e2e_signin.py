@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import httpx
@@ -30,6 +30,9 @@ from starlette.routing import Route
 from support.data import svc2004_path
 from support.server import LiveServer, run_server, serve_app, settings_for
 from support.svg_shape import check_svg_shape
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
@@ -72,16 +75,17 @@ def shop() -> Iterator[tuple[Shop, str]]:
         yield app, f"http://127.0.0.1:{port}/callback"
 
 
-def _sign(page: Any, user: int, sample: int) -> None:
+def _sign(page: Page, user: int, sample: int) -> None:
     canvas = page.get_by_test_id("signature-pad")
     box = canvas.bounding_box()
+    assert box is not None, "the pad is not rendered"
     strokes = load_svc2004_strokes(svc2004_path(user, sample), box=(box["width"], box["height"]))
     replay_signature(page, canvas, strokes, pointer="pen")
     with page.expect_navigation():
         page.get_by_test_id("submit-signature").click()
 
 
-def _identify(page: Any, url: str, identifier: str) -> None:
+def _identify(page: Page, url: str, identifier: str) -> None:
     page.goto(url)
     page.locator("input[name=identifier]").fill(identifier)
     with page.expect_navigation():
@@ -101,7 +105,7 @@ def _scores(server: LiveServer) -> list[tuple[bool, float | None]]:
     return [(bool(a), s) for a, s in rows]
 
 
-def _status(page: Any) -> str:
+def _status(page: Page) -> str:
     return str(page.get_by_test_id("status").inner_text())
 
 
@@ -121,7 +125,7 @@ def strict_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
 
 
 def test_enroll_verify_and_refuse_a_forger_in_a_real_browser(
-    strict_server: LiveServer, page: Any, shop: tuple[Shop, str]
+    strict_server: LiveServer, page: Page, shop: tuple[Shop, str]
 ) -> None:
     live_server = strict_server
     shop_app, callback = shop

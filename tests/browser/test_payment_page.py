@@ -4,7 +4,7 @@ mandate above the pad and signs it with replayed SVC2004 pen strokes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
@@ -18,6 +18,9 @@ from support.data import svc2004_path
 from support.server import LiveServer, serve_app
 
 from authature.store import models
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
@@ -34,9 +37,10 @@ def callback() -> Iterator[tuple[list[dict[str, str]], str]]:
         yield results, f"http://127.0.0.1:{port}/callback"
 
 
-def _sign(page: Any, sample: int) -> None:
+def _sign(page: Page, sample: int) -> None:
     canvas = page.get_by_test_id("signature-pad")
     box = canvas.bounding_box()
+    assert box is not None, "the pad is not rendered"
     strokes = load_svc2004_strokes(svc2004_path(2, sample), box=(box["width"], box["height"]))
     replay_signature(page, canvas, strokes, pointer="pen")
     with page.expect_navigation():
@@ -44,7 +48,7 @@ def _sign(page: Any, sample: int) -> None:
 
 
 def test_a_new_user_links_an_account_and_signs_the_mandate_in_a_browser(
-    live_server: LiveServer, page: Any, callback: tuple[list[dict[str, str]], str]
+    live_server: LiveServer, page: Page, callback: tuple[list[dict[str, str]], str]
 ) -> None:
     results, redirect = callback
     new = live_server.create_client([redirect], scopes="payment,authenticate", name="Pay Shop")
@@ -79,7 +83,9 @@ def test_a_new_user_links_an_account_and_signs_the_mandate_in_a_browser(
     assert "Creditor: Pay Shop" in text and "Debtor: Bea Payer" in text
     assert "**** **** **** 3000" in text and "One-off payment" in text
     pad = page.get_by_test_id("signature-pad").bounding_box()
-    assert mandate.bounding_box()["y"] < pad["y"]  # shown above the pad
+    box = mandate.bounding_box()
+    assert pad is not None and box is not None, "the mandate or the pad is not rendered"
+    assert box["y"] < pad["y"]  # shown above the pad
     page.locator("input[name=first_name]").fill("Bea")
     page.locator("input[name=last_name]").fill("Payer")
     for sample in (1, 2, 3):

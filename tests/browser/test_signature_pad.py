@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pytest
 from browser_server import wait_until
-from replay import Stroke, load_svc2004_strokes, replay_signature
+from replay import Point, Stroke, load_svc2004_strokes, replay_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -25,6 +25,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from support.data import svc2004_path
 from support.server import serve_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page
 
 pytestmark = pytest.mark.browser
 
@@ -152,17 +155,18 @@ def site(pad_server: PadSite) -> PadSite:
 class PadPage:
     """A page showing the pad; remembers console errors and every request it makes."""
 
-    def __init__(self, page: Any, site: PadSite) -> None:
+    def __init__(self, page: Page, site: PadSite) -> None:
         self.page = page
         self.site = site
         self.requests: list[str] = []
         self.problems: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on(
-            "console",
-            lambda msg: self.problems.append(f"console: {msg.text}") if msg.type == "error" else 0,
-        )
+        page.on("console", self._console_error)
+
+    def _console_error(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.problems.append(f"console: {message.text}")
 
     def open(self, query: str = "") -> PadPage:
         self.page.goto(f"{self.site.base_url}/{query}")
@@ -170,7 +174,7 @@ class PadPage:
         return self
 
     @property
-    def canvas(self) -> Any:
+    def canvas(self) -> Locator:
         return self.page.get_by_test_id("signature-pad")
 
     def draw(self, strokes: list[Stroke], pointer: str = "pen") -> None:
@@ -186,7 +190,7 @@ class PadPage:
         return int(self.canvas.get_attribute("data-strokes") or "0")
 
     def inked_pixels(self) -> int:
-        return self.canvas.evaluate(
+        inked: int = self.canvas.evaluate(
             """c => {
                 const data = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
                 let n = 0;
@@ -194,9 +198,11 @@ class PadPage:
                 return n;
             }"""
         )
+        return inked
 
     def css_size(self) -> tuple[float, float]:
         box = self.canvas.bounding_box()
+        assert box is not None, "the pad is not rendered"
         return box["width"], box["height"]
 
     def assert_clean(self) -> None:
@@ -206,7 +212,7 @@ class PadPage:
 
 
 @pytest.fixture
-def pad(page: Any, site: PadSite) -> PadPage:
+def pad(page: Page, site: PadSite) -> PadPage:
     return PadPage(page, site)
 
 
@@ -224,6 +230,10 @@ def _zigzag(count: int = 3, points: int = 12, start_ms: float = 0.0) -> list[Str
     return strokes
 
 
+def _nearest_in_time(points: list[Point], point: Point) -> Point:
+    return min(points, key=lambda p: abs(p[2] - point[2]))
+
+
 def _assert_matches_recording(capture: dict[str, Any], expected: list[Stroke]) -> None:
     posted = capture["strokes"]
     assert len(posted) == len(expected)
@@ -233,7 +243,7 @@ def _assert_matches_recording(capture: dict[str, Any], expected: list[Stroke]) -
         if len(got) == len(want):
             pairs = list(zip(got, want, strict=True))
         else:  # a sample lost or doubled by coalescing: compare each with the nearest in time
-            pairs = [(g, min(want, key=lambda w, g=g: abs(w[2] - g[2]))) for g in got]
+            pairs = [(g, _nearest_in_time(want, g)) for g in got]
         for (x, y, t, p), (wx, wy, wt, wp) in pairs:
             assert abs(t - wt) <= 1.0, (t, wt)
             assert abs(p - wp) <= 0.002, (p, wp)
@@ -293,7 +303,7 @@ def test_mouse_replay_posts_half_pressure(pad: PadPage) -> None:
 
 
 @pytest.mark.data
-def test_touch_replay_on_a_phone(new_context: Any, site: PadSite) -> None:
+def test_touch_replay_on_a_phone(new_context: Callable[..., BrowserContext], site: PadSite) -> None:
     path = svc2004_path(3, 4)
     context = new_context(
         viewport={"width": 390, "height": 844},
@@ -324,7 +334,9 @@ def test_touch_replay_on_a_phone(new_context: Any, site: PadSite) -> None:
     pad.assert_clean()
 
 
-def test_touch_drawing_does_not_scroll_the_page(new_context: Any, site: PadSite) -> None:
+def test_touch_drawing_does_not_scroll_the_page(
+    new_context: Callable[..., BrowserContext], site: PadSite
+) -> None:
     context = new_context(viewport={"width": 390, "height": 700}, is_mobile=True, has_touch=True)
     pad = PadPage(context.new_page(), site).open("?tall=1")
     assert pad.page.evaluate("document.documentElement.scrollHeight") > 2000
@@ -377,7 +389,7 @@ def test_submitting_an_empty_pad_does_not_post_and_says_why(pad: PadPage) -> Non
 
     assert pad.site.posts == []
     assert pad.page.url.endswith("/")
-    assert "sign in the box" in status.text_content()
+    assert "sign in the box" in (status.text_content() or "")
     # Drawing brings the server's sentence back.
     pad.draw(_zigzag(1), pointer="pen")
     assert status.text_content() == "Signature 1 of 3"
@@ -435,7 +447,9 @@ def test_keyboard_reaches_the_canvas_and_buttons(pad: PadPage) -> None:
     pad.assert_clean()
 
 
-def test_high_dpi_screen_still_posts_css_pixels(new_context: Any, site: PadSite) -> None:
+def test_high_dpi_screen_still_posts_css_pixels(
+    new_context: Callable[..., BrowserContext], site: PadSite
+) -> None:
     context = new_context(viewport={"width": 1000, "height": 700}, device_scale_factor=2)
     pad = PadPage(context.new_page(), site).open()
     width, height = pad.css_size()

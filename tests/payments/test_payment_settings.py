@@ -27,9 +27,11 @@ class _Clock:
         return datetime.now(UTC) + self.offset
 
 
-def _settings(tmp_path: Path, database_url: str, **payments: object) -> Settings:
+def _settings(
+    tmp_path: Path, database_url: str, payments: PaymentSettings | None = None
+) -> Settings:
     base = settings_for(tmp_path, database_url)
-    return replace(base, payments=replace(PaymentSettings(), **payments))
+    return replace(base, payments=payments or PaymentSettings())
 
 
 def test_merchant_and_global_switches_refuse_with_their_rule(
@@ -37,19 +39,21 @@ def test_merchant_and_global_switches_refuse_with_their_rule(
 ) -> None:
     with run_server(_settings(tmp_path, database_url)) as server:
         payer = enroll_payer(server)
-    disabled = _settings(tmp_path, database_url, disabled_clients=frozenset({payer.client_id}))
+    disabled = _settings(
+        tmp_path, database_url, PaymentSettings(disabled_clients=frozenset({payer.client_id}))
+    )
     with run_server(disabled) as server, server.http() as http:
         r = authorize(http, payer)
         assert (r.status_code, r.json()["error"]) == (403, "MERCHANT_PAYMENTS_ENABLED")
         assert r.json()["error_description"] == "This shop may not take payments."
-    off = _settings(tmp_path, database_url, enabled=False)
+    off = _settings(tmp_path, database_url, PaymentSettings(enabled=False))
     with run_server(off) as server, server.http() as http:
         r = authorize(http, payer)
         assert (r.status_code, r.json()["error"]) == (403, "GLOBAL_PAYMENTS_ENABLED")
 
 
 def test_an_unverified_account_cannot_pay(tmp_path: Path, database_url: str) -> None:
-    settings = _settings(tmp_path, database_url, bank="fake-pending")
+    settings = _settings(tmp_path, database_url, PaymentSettings(bank="fake-pending"))
     with run_server(settings) as server:
         payer = enroll_payer(server)
         with server.http() as http:
@@ -72,7 +76,9 @@ def test_daily_limit_and_velocity_count_earlier_purchases(
     tmp_path: Path, database_url: str
 ) -> None:
     settings = _settings(
-        tmp_path, database_url, consumer_daily_limit_cents=2000, consumer_velocity_limit=2
+        tmp_path,
+        database_url,
+        PaymentSettings(consumer_daily_limit_cents=2000, consumer_velocity_limit=2),
     )
     with run_server(settings) as server:
         payer = enroll_payer(server)

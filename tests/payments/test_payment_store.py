@@ -258,6 +258,8 @@ def test_the_reference_migration_fills_the_client_and_stops_on_duplicates(
         conn.execute(text("UPDATE purchases SET ref_id = 'other' WHERE pk = 2"))
     upgrade(database)
     with database.engine.connect() as conn:
-        rows = conn.execute(text("SELECT client_pk FROM purchases ORDER BY pk")).scalars().all()
-    assert rows == [1, 1]
+        client_pks = list(
+            conn.execute(text("SELECT client_pk FROM purchases ORDER BY pk")).scalars()
+        )
+    assert client_pks == [1, 1]
     assert _schema_differences(database) == []

@@ -11,7 +11,7 @@ import hashlib
 import itertools
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -96,18 +96,25 @@ def standard_tokens(
     *,
     scope: str = "authenticate capture",
     redirect_uri: str = REDIRECT,
-    **extra: str,
+    identifier: str | None = None,
+    writer: int = 1,
+    query: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The RFC 6749 code flow with PKCE, client_secret_basic; the 200 token response body."""
+    """The RFC 6749 code flow with PKCE, client_secret_basic; the 200 token response body.
+
+    A new user (`identifier`, or a fresh one) enrolls with SVC2004 `writer`'s samples 1-3;
+    `query` adds parameters to the authorization request."""
     verifier, challenge = pkce_pair()
     code = code_for(
         http,
         client.client_id,
         scope=scope,
         redirect_uri=redirect_uri,
+        identifier=identifier,
+        writer=writer,
         code_challenge=challenge,
         code_challenge_method="S256",
-        **extra,
+        **(query or {}),
     )
     r = http.post(
         "/oauth/token",

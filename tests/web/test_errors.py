@@ -358,11 +358,12 @@ def test_invalid_client_is_401_with_www_authenticate_basic(server: LiveServer, c
     client = register(server)
     assert client.secret
     headers: dict[str, str] = {}
-    auth: tuple[str, str] | None = None
+    auth = httpx.Auth()  # no credentials, whatever the httpx.Client's default
     if case == "wrong-secret":
-        auth = (client.client_id, client.secret[:-1] + ("1" if client.secret[-1] == "0" else "0"))
+        wrong = client.secret[:-1] + ("1" if client.secret[-1] == "0" else "0")
+        auth = httpx.BasicAuth(client.client_id, wrong)
     elif case == "unknown-client":
-        auth = ("f" * 32, client.secret)
+        auth = httpx.BasicAuth("f" * 32, client.secret)
     elif case == "garbled":
         headers["Authorization"] = "Basic !!not-base64!!"
     data = {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
-from joserfc.jwk import ECKey, KeySet, RSAKey
+from joserfc.jwk import ECKey, KeySet, KeySetSerialization, RSAKey
 from joserfc.jwt import JWTClaimsRegistry
 from support.data import svc2004_path
 from support.oauth_flow import (
@@ -64,12 +64,19 @@ def _get_json(http: httpx.Client, path: str) -> dict[str, Any]:
     return body
 
 
+def _get_jwks(http: httpx.Client, path: str) -> KeySetSerialization:
+    """A JWK Set (RFC 7517 section 5) as served: its "keys" list."""
+    body = _get_json(http, path)
+    assert isinstance(body["keys"], list), body
+    return {"keys": body["keys"]}
+
+
 def _verified_claims(
     http: httpx.Client, server: LiveServer, client: Registered, id_token: str
 ) -> dict[str, Any]:
     """Check the id_token as a relying party would: keys fetched over HTTP from jwks_uri."""
     config = _get_json(http, "/.well-known/openid-configuration")
-    jwks = _get_json(http, config["jwks_uri"].removeprefix(server.base_url))
+    jwks = _get_jwks(http, config["jwks_uri"].removeprefix(server.base_url))
     keys = KeySet.import_key_set(jwks)
     token = jwt.decode(id_token, keys, algorithms=config["id_token_signing_alg_values_supported"])
     assert token.header["kid"] in {k["kid"] for k in jwks["keys"]}
@@ -157,7 +164,9 @@ def test_openid_scope_yields_a_signed_id_token(server: LiveServer) -> None:
     client = register(server)
     started = int(time.time())
     with server.http() as http:
-        tokens = standard_tokens(http, client, scope="openid authenticate", nonce="n-0S6_WzA2Mj")
+        tokens = standard_tokens(
+            http, client, scope="openid authenticate", query={"nonce": "n-0S6_WzA2Mj"}
+        )
         assert set(tokens) >= {"access_token", "id_token", "refresh_token"}
         claims = _verified_claims(http, server, client, tokens["id_token"])
         assert claims["nonce"] == "n-0S6_WzA2Mj"
@@ -186,7 +195,7 @@ def test_id_token_signature_is_checked(server: LiveServer) -> None:
     client = register(server)
     with server.http() as http:
         tokens = standard_tokens(http, client, scope="openid authenticate")
-        keys = KeySet.import_key_set(_get_json(http, "/.well-known/jwks.json"))
+        keys = KeySet.import_key_set(_get_jwks(http, "/.well-known/jwks.json"))
     head, payload, signature = tokens["id_token"].split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     forged = base64.urlsafe_b64encode(
@@ -262,7 +271,7 @@ def test_userinfo_returns_the_users_claims(server: LiveServer) -> None:
             client,
             scope="openid authenticate",
             identifier=identifier,
-            **{"user_params[mobile]": "+32470123456"},
+            query={"user_params[mobile]": "+32470123456"},
         )
         r = http.get("/oauth/userinfo", headers=bearer(tokens["access_token"]))
         assert r.status_code == 200, r.text

@@ -37,7 +37,9 @@ def server(
 
 def _exchange(http: httpx.Client, client: Registered, code: str, **form: str) -> httpx.Response:
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, **form}
-    return http.post("/oauth/token", auth=client.basic if client.secret else None, data=data)
+    # httpx.Auth() sends no credentials (a public client), whatever the httpx.Client's default.
+    auth = httpx.BasicAuth(*client.basic) if client.secret else httpx.Auth()
+    return http.post("/oauth/token", auth=auth, data=data)
 
 
 def _refresh(http: httpx.Client, client: Registered, refresh_token: str, **form: str) -> Any:
