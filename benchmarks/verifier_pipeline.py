@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -337,6 +338,16 @@ def make_score_vector(how: str) -> Callable[[FloatArray, FloatArray], FloatArray
     return score_vector
 
 
+def _patch(module: ModuleType, name: str, value: object) -> None:
+    """Replace one of the engine's module globals with a variant (in this process only).
+
+    Deliberately outside the type system: a variant need not have the original's type (the
+    seeded Protocol is a functools.partial, not the class), and the engine does not export
+    these names. The name must exist, so a typo cannot add an unused global instead."""
+    assert hasattr(module, name), f"{module.__name__} has no {name}"
+    setattr(module, name, value)
+
+
 def apply(variant: str) -> None:
     from authature.biometrics import evaluation
 
@@ -344,21 +355,21 @@ def apply(variant: str) -> None:
     for part in variant.split("+"):
         spec.update(VARIANTS[part])
     # Pool workers run several jobs: start every variant from the engine's own functions.
-    ver.CHANNELS = _ORIGINAL["channels"]  # type: ignore
-    ver.dtw_distance = _ORIGINAL["dtw"]  # type: ignore
-    evaluation.score_vector = _ORIGINAL["score_vector"]  # type: ignore
+    _patch(ver, "CHANNELS", _ORIGINAL["channels"])
+    _patch(ver, "dtw_distance", _ORIGINAL["dtw"])
+    _patch(evaluation, "score_vector", _ORIGINAL["score_vector"])
     score = spec.pop("score", None)
     if score is not None:
-        evaluation.score_vector = make_score_vector(score)  # type: ignore
+        _patch(evaluation, "score_vector", make_score_vector(score))
     dtw_norm = spec.pop("dtw", "sum")
     channels = spec.pop("channels", None)
     if channels is not None:
-        ver.CHANNELS = channels  # type: ignore
+        _patch(ver, "CHANNELS", channels)
     lf = make_local_features(**spec)
-    ver.local_features = lf  # type: ignore
-    feat.local_features = lf  # type: ignore
+    _patch(ver, "local_features", lf)
+    _patch(feat, "local_features", lf)
     if dtw_norm != "sum":
-        ver.dtw_distance = make_dtw(dtw_norm)  # type: ignore
+        _patch(ver, "dtw_distance", make_dtw(dtw_norm))
 
 
 def run(
@@ -369,7 +380,7 @@ def run(
     from authature.biometrics import evaluation
 
     apply(variant)
-    evaluation.Protocol = functools.partial(_PROTOCOL, seed=seed)  # type: ignore
+    _patch(evaluation, "Protocol", functools.partial(_PROTOCOL, seed=seed))
     report = evaluate(Path(data) / f"Task{task}", task, draws=draws)
     return variant, task, report.as_dict()
 

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -119,7 +120,7 @@ STRICT_THRESHOLD = 2.0
 @pytest.fixture
 def strict_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     with run_server(
-        settings_for(tmp_path, database_url, verify_threshold=STRICT_THRESHOLD)
+        replace(settings_for(tmp_path, database_url), verify_threshold=STRICT_THRESHOLD)
     ) as server:
         yield server
 

@@ -53,8 +53,8 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
 
-    def http(self, **kwargs: object) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)  # type: ignore[arg-type]
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.data import svc2004_path
-from support.oauth_flow import new_identifier, register, sign_in
+from support.oauth_flow import Registered, new_identifier, register, sign_in
 from support.server import LiveServer, run_server, settings_for
 from support.signin import authorize_url, verify
 
@@ -75,10 +75,10 @@ def test_per_client_limit_counts_only_that_authenticated_client(
         busy, quiet = register(server), register(server)
         with server.http() as http:
 
-            def exchange(client: object) -> httpx.Response:
+            def exchange(client: Registered) -> httpx.Response:
                 return http.post(
                     "/oauth/token",
-                    auth=client.basic,  # type: ignore[attr-defined]
+                    auth=client.basic,
                     data={"grant_type": "authorization_code", "code": "nope"},
                 )
 

@@ -62,40 +62,46 @@ def test_good_facts_pass_and_a_pre_authorization_skips_the_amount_rules() -> Non
 
 
 def test_each_rule_fails_on_its_own_fact() -> None:
-    cases = [
-        ({"account_verified": False}, "HAS_A_VERIFIED_ACCOUNT"),
-        ({"accounts_flagged_for_review": 1}, "HAS_NO_ACCOUNTS_FLAGGED_FOR_REVIEW"),
+    cases: list[tuple[PaymentFacts, str]] = [
+        (replace(GOOD, account_verified=False), "HAS_A_VERIFIED_ACCOUNT"),
+        (replace(GOOD, accounts_flagged_for_review=1), "HAS_NO_ACCOUNTS_FLAGGED_FOR_REVIEW"),
         (
-            {"amount_cents": LIMITS.global_transaction_limit_cents + 1},
+            replace(GOOD, amount_cents=LIMITS.global_transaction_limit_cents + 1),
             "BELOW_GLOBAL_TRANSACTION_LIMIT",
         ),
         (
-            {"amount_cents": LIMITS.consumer_transaction_limit_cents + 1},
+            replace(GOOD, amount_cents=LIMITS.consumer_transaction_limit_cents + 1),
             "BELOW_CONSUMER_TRANSACTION_LIMIT",
         ),
-        ({"device_flagged": True}, "DEVICE_NOT_FLAGGED"),
-        ({"consumer_email": "not-an-address"}, "CONSUMER_EMAIL_VALID"),
-        ({"consumer_flagged_devices": 1}, "CONSUMER_HAS_NO_FLAGGED_DEVICES"),
-        ({"fraud_risk_score": LIMITS.fraud_risk_threshold}, "BELOW_FRAUD_RISK_SCORE_THRESHOLD"),
+        (replace(GOOD, device_flagged=True), "DEVICE_NOT_FLAGGED"),
+        (replace(GOOD, consumer_email="not-an-address"), "CONSUMER_EMAIL_VALID"),
+        (replace(GOOD, consumer_flagged_devices=1), "CONSUMER_HAS_NO_FLAGGED_DEVICES"),
         (
-            {"global_purchases_in_window": LIMITS.global_velocity_limit},
+            replace(GOOD, fraud_risk_score=LIMITS.fraud_risk_threshold),
+            "BELOW_FRAUD_RISK_SCORE_THRESHOLD",
+        ),
+        (
+            replace(GOOD, global_purchases_in_window=LIMITS.global_velocity_limit),
             "BELOW_GLOBAL_VELOCITY_LIMIT",
         ),
         (
-            {"consumer_purchases_in_window": LIMITS.consumer_velocity_limit},
+            replace(GOOD, consumer_purchases_in_window=LIMITS.consumer_velocity_limit),
             "BELOW_CONSUMER_VELOCITY_LIMIT",
         ),
-        ({"merchant_risk_score": LIMITS.merchant_risk_threshold}, "MERCHANT_RISK_SCORE_THRESHOLD"),
-        ({"merchant_enabled": False}, "MERCHANT_ENABLED"),
-        ({"merchant_payments_enabled": False}, "MERCHANT_PAYMENTS_ENABLED"),
-        ({"consumer_banned": True}, "CONSUMER_NOT_BANNED"),
         (
-            {"consumer_spent_today_cents": LIMITS.consumer_daily_limit_cents},
+            replace(GOOD, merchant_risk_score=LIMITS.merchant_risk_threshold),
+            "MERCHANT_RISK_SCORE_THRESHOLD",
+        ),
+        (replace(GOOD, merchant_enabled=False), "MERCHANT_ENABLED"),
+        (replace(GOOD, merchant_payments_enabled=False), "MERCHANT_PAYMENTS_ENABLED"),
+        (replace(GOOD, consumer_banned=True), "CONSUMER_NOT_BANNED"),
+        (
+            replace(GOOD, consumer_spent_today_cents=LIMITS.consumer_daily_limit_cents),
             "BELOW_CONSUMER_DAILY_LIMIT",
         ),
     ]
-    for changes, rule in cases:
-        assert first_failed_rule(replace(GOOD, **changes), LIMITS) == rule, changes  # type: ignore[arg-type]
+    for facts, rule in cases:
+        assert first_failed_rule(facts, LIMITS) == rule, facts
     assert first_failed_rule(GOOD, replace(LIMITS, enabled=False)) == "GLOBAL_PAYMENTS_ENABLED"
 
 

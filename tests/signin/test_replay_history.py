@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.data
 @pytest.fixture()
 def small_set_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     # Three references at most, so that the first template update retires an enrollment sample.
-    with run_server(settings_for(tmp_path, database_url, max_references=3)) as live:
+    with run_server(replace(settings_for(tmp_path, database_url), max_references=3)) as live:
         yield live
 
 

@@ -4,7 +4,7 @@ that the user's stored samples are still the ones compared."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -27,7 +27,7 @@ class _WriteWhileComparing(SampleCache):
     """Runs `write` in another thread during the first comparison, as a concurrent sign-in of
     the same user would; it must not have to wait for this step's transaction."""
 
-    def __init__(self, base: SampleCache, write: object) -> None:
+    def __init__(self, base: SampleCache, write: Callable[[], object]) -> None:
         super().__init__(base.verifier)
         self.write = write
         self.calls = 0
@@ -42,7 +42,7 @@ class _WriteWhileComparing(SampleCache):
     ) -> Decision:
         self.calls += 1
         if self.calls == 1:
-            thread = threading.Thread(target=self.write, daemon=True)  # type: ignore[arg-type]
+            thread = threading.Thread(target=self.write, daemon=True)
             thread.start()
             thread.join(timeout=10)
             self.write_finished = not thread.is_alive()

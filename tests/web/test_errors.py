@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -313,7 +314,9 @@ def test_server_error_on_the_authorize_endpoint_is_a_page(live_server: LiveServe
 
 
 def test_maintenance_mode_answers_503_with_retry_after(tmp_path: Path) -> None:
-    settings = server_settings(tmp_path, maintenance=True, maintenance_retry_after_seconds=120)
+    settings = replace(
+        server_settings(tmp_path), maintenance=True, maintenance_retry_after_seconds=120
+    )
     with run_server(settings) as server, server.http() as http:
         token = http.post("/oauth/token", data={"grant_type": "authorization_code"})
         assert_json_error(token, 503, "temporarily_unavailable")

@@ -6,6 +6,7 @@ import base64
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from support.data import svc2004_path
 from support.server import LiveServer
@@ -251,7 +252,7 @@ def test_the_mobile_number_is_a_field_the_user_sees_and_can_change(
         assert 'id="first_name" name="first_name"' in bad.html and 'value="Ada"' in bad.html
         assert 'value="Lovelace"' in bad.html and 'value="call me"' in bad.html
 
-        result: Page | object = follow(
+        result: Page | httpx.Response = follow(
             http,
             bad,
             post(
@@ -273,7 +274,7 @@ def test_the_mobile_number_is_a_field_the_user_sees_and_can_change(
                 post(http, result, "signature", {"capture": capture_json(svc2004_path(3, sample))}),
             )
         assert not isinstance(result, Page)
-        code = redirect_params(result)["code"]  # type: ignore[arg-type]
+        code = redirect_params(result)["code"]
         token = http.post(
             "/oauth/token",
             auth=(new.client.client_id, new.client_secret),
@@ -302,7 +303,8 @@ def test_a_mistyped_address_can_be_corrected_after_continue(live_server: LiveSer
         assert isinstance(back, Page)
         assert 'name="identifier"' in back.html and 'value="usr2@example.com"' in back.html
         stale = http.post(f"{one.url}/restart", data={"nonce": one.nonce})  # used-up nonce
-        assert "out of date" in follow(http, one, stale).status  # type: ignore[union-attr]
+        refused = follow(http, one, stale)
+        assert isinstance(refused, Page) and "out of date" in refused.status
 
         # The corrected address is the known user's: they are asked to sign, not to enroll.
         again = open_page(http, url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -180,7 +181,7 @@ def test_the_same_sample_twice_is_refused_as_a_copy(
 
 
 def test_enroll_samples_setting_is_honoured(tmp_path: Path) -> None:
-    with run_server(settings_for(tmp_path, enroll_samples=4)) as server:
+    with run_server(replace(settings_for(tmp_path), enroll_samples=4)) as server:
         new = server.create_client([REDIRECT])
         url = authorize_url(new.client.client_id, REDIRECT)
         with server.http() as http:

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -433,7 +434,7 @@ def test_signing_key_survives_a_restart_and_can_be_configured(tmp_path: Path) ->
 
     rsa_file = tmp_path / "rsa.pem"
     rsa_file.write_bytes(RSAKey.generate_key(2048).as_pem(private=True))
-    with run_server(server_settings(tmp_path, signing_key_file=rsa_file)) as live:
+    with run_server(replace(server_settings(tmp_path), signing_key_file=rsa_file)) as live:
         client = register(live)
         with live.http() as http:
             config = _get_json(http, "/.well-known/openid-configuration")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -161,7 +162,7 @@ def test_concurrent_checks_share_statements_and_see_every_change_at_once(
     threads or inline; each still gets its own answer, the route's, and a revocation, a
     disabled client or a removed scope written by another process is refused by the next
     batch. (A refused token is a 400 here, SPEC 3.3.)"""
-    settings = settings_for(tmp_path, database_url, inline_database_calls=inline)
+    settings = replace(settings_for(tmp_path, database_url), inline_database_calls=inline)
     fast = create_app(settings)
     slow = _without_fast_path(create_app(settings))
     other = create_app(settings).state.services  # another process: its own pool

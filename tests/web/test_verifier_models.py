@@ -6,6 +6,7 @@ template larger than it (grown by template updates) is scored with the updated-s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ def test_the_servers_verifier_follows_the_enrollment_setting(
     pressure = load_models("pressure")
     assert pressure.updated is not None
     for enroll in (3, 5):
-        settings = settings_for(tmp_path / str(enroll), database_url, enroll_samples=enroll)
+        settings = replace(
+            settings_for(tmp_path / str(enroll), database_url), enroll_samples=enroll
+        )
         with run_server(settings) as server:
             verifier = server.services.flow.verifier
             assert verifier is server.services.verifier
