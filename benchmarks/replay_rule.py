@@ -41,6 +41,29 @@ def _scale(col: int, k: float) -> Callable[[np.ndarray], np.ndarray]:
     return f
 
 
+def _drop_tenth(s: np.ndarray) -> np.ndarray:
+    keep = np.ones(len(s), dtype=bool)
+    keep[5:-1:10] = False
+    return s[keep]
+
+
+def _midpoints(s: np.ndarray) -> np.ndarray:
+    out = np.empty((2 * len(s) - 1, s.shape[1]))
+    out[0::2] = s
+    out[1::2] = (s[:-1] + s[1:]) / 2
+    return out
+
+
+def _retimed(s: np.ndarray, step_ms: float) -> np.ndarray:
+    """The stroke resampled in time at another rate, as another tablet would have recorded it."""
+    order = np.maximum.accumulate(s[:, 2])  # SVC2004 time stamps may step back
+    if len(s) < 2 or order[-1] <= order[0]:
+        return s
+    grid = np.arange(order[0], order[-1] + 1e-9, step_ms)
+    cols = [np.interp(grid, order, s[:, k]) for k in (0, 1)]
+    return np.stack([cols[0], cols[1], grid, np.interp(grid, order, s[:, 3])], axis=1)
+
+
 def _noise(c: Capture, frac: float, rng: np.random.Generator) -> Capture:
     size = float(np.ptp(c.points()[:, :2], axis=0).max())
     return _map(
@@ -69,6 +92,11 @@ def main() -> None:
                     "3 % smaller": _map(_map(c, _scale(0, 0.97)), _scale(1, 0.97)),
                     "10 % narrower": _map(c, _scale(0, 0.9)),
                     "strokes joined": dataclasses.replace(c, strokes=(np.concatenate(c.strokes),)),
+                    "every other point": _map(c, lambda s: s[::2] if len(s) > 2 else s),
+                    "1 point in 10 dropped": _map(c, _drop_tenth),
+                    "midpoints added": _map(c, _midpoints),
+                    "re-timed to 60 Hz": _map(c, lambda s: _retimed(s, 1000 / 60)),
+                    "re-timed to 133 Hz": _map(c, lambda s: _retimed(s, 1000 / 133)),
                     "noise 0.5 % of size": _noise(c, 0.005, rng),
                     "noise 1 % of size": _noise(c, 0.01, rng),
                     "noise 2 % of size": _noise(c, 0.02, rng),

@@ -36,6 +36,7 @@ from .verifier import (
     Template,
     Verifier,
     channel_distance,
+    copies_a_reference,
     is_replay_of,
     prepare,
     replay_print,
@@ -176,11 +177,12 @@ class SampleCache:
         # Before the DTW: a copy is a copy whatever it would score, and the audit says so.
         if is_replay_of(probe.print, [r.print for r in (*references, *recent)]):
             return Decision(False, -math.inf, threshold, "replay")
-        score, compared = self.verifier.score_and_distances(
-            self.template(references), probe.prepared, grown
-        )
+        template = self.template(references)
+        score, compared = self.verifier.score_and_distances(template, probe.prepared, grown)
         for i, r in enumerate(references):
             probe.compared[r.key] = compared[:, i]
+        if copies_a_reference(template, probe.prepared, compared):
+            return Decision(False, -math.inf, threshold, "replay")
         if score < threshold:
             return Decision(False, score, threshold, "rejected")
         return Decision(True, score, threshold, "accepted")

@@ -92,6 +92,16 @@ def _scaled(payload: dict[str, Any], *, t: float = 1.0, x: float = 1.0, y: float
     return {**payload, "strokes": strokes}
 
 
+def _with_midpoints(payload: dict[str, Any]) -> Any:
+    def doubled(stroke: list[list[float]]) -> list[list[float]]:
+        out = [stroke[0]]
+        for a, b in zip(stroke, stroke[1:], strict=False):
+            out += [[(u + v) / 2 for u, v in zip(a, b, strict=True)], b]
+        return out
+
+    return {**payload, "strokes": [doubled(s) for s in payload["strokes"]]}
+
+
 def _merged(payload: dict[str, Any]) -> Any:
     return {**payload, "strokes": [[p for s in payload["strokes"] for p in s]]}
 
@@ -105,8 +115,9 @@ def _merged(payload: dict[str, Any]) -> Any:
         lambda p: _scaled(p, x=0.97, y=0.97),  # a slightly smaller canvas
         lambda p: _scaled(p, x=0.9),  # a stretched one
         _merged,  # the strokes joined into one
+        _with_midpoints,  # twice the points, the same path
     ],
-    ids=["exact", "slower", "faster", "smaller", "narrower", "strokes-joined"],
+    ids=["exact", "slower", "faster", "smaller", "narrower", "strokes-joined", "midpoints"],
 )
 def test_a_copy_of_a_signed_sample_is_refused_however_it_is_replayed(
     live_server: LiveServer, variant: Callable[[dict[str, Any]], Any]
