@@ -11,11 +11,15 @@ import unicodedata
 
 import idna
 
-__all__ = ["canonical_email", "is_email_address", "text_problem"]
+__all__ = ["canonical_email", "is_email_address", "name_problem", "text_problem"]
 
 #: local@domain.tld: what the sign-in accepts as an identifier and the payment rule
-#: CONSUMER_EMAIL_VALID checks, one pattern so an address that signs in can also pay.
-_EMAIL = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>.][^\s@<>]*\.[^\s@<>]+$")
+#: CONSUMER_EMAIL_VALID checks, one pattern so an address that signs in can also pay. The
+#: local part is a dot-atom (RFC 5322 3.2.3: no leading, trailing or doubled dot, none of its
+#: specials; quoted local parts are not taken), the domain a name of at least two labels (no
+#: address literal such as [127.0.0.1]).
+_ATOM = r"[^\s@<>()\[\]\\,;:\".]+"
+_EMAIL = re.compile(rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})+$")
 
 
 def is_email_address(value: str) -> bool:
@@ -25,13 +29,14 @@ def is_email_address(value: str) -> bool:
 def canonical_email(value: str) -> str | None:
     """The one form an address is stored and looked up in, or None when it cannot have one.
 
-    Unicode NFC (a precomposed "ë" and "e" + combining diaeresis look the same and are the same
-    address), lower case, no trailing dot on the domain, and an internationalised domain as
+    Unicode NFKC (a precomposed "ë" and "e" + combining diaeresis, or the ligature "ﬁ" and
+    "fi", or full-width letters, look the same and are the same address), lower case, no
+    trailing dot on the domain, and an internationalised domain as
     its Unicode labels (IDNA 2008 with UTS 46 mapping, as browsers do): a browser's e-mail field
     sends ``ada@xn--exmple-cua.com`` for ``ada@exämple.com``, which must not make a second
     account.
     """
-    address = unicodedata.normalize("NFC", value.strip())
+    address = unicodedata.normalize("NFKC", value.strip())
     local, at, domain = address.rpartition("@")
     if not at:
         return address.lower()
@@ -52,6 +57,8 @@ _JOINERS = {"\u200c", "\u200d"}
 
 def _invisible_at(value: str, i: int, joiners: bool) -> bool:
     c = value[i]
+    if c in _BLANK_LETTERS:
+        return True
     if unicodedata.category(c) not in _FORBIDDEN_CATEGORIES:
         return False
     if not joiners or c not in _JOINERS or i == 0 or i == len(value) - 1:
@@ -61,6 +68,22 @@ def _invisible_at(value: str, i: int, joiners: bool) -> bool:
         n.isspace() or n in _JOINERS or unicodedata.category(n) in _FORBIDDEN_CATEGORIES
         for n in (before, after)
     )
+
+
+#: Letters that render as nothing (Hangul fillers) and the blank Braille pattern.
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
+
+
+def name_problem(value: str, what: str, max_chars: int) -> str | None:
+    """`text_problem` for a person's name, which must also have a letter or digit to show."""
+    problem = text_problem(value, what, max_chars)
+    if (
+        problem is None
+        and value
+        and not any(unicodedata.category(c)[0] in "LN" and c not in _BLANK_LETTERS for c in value)
+    ):
+        return f"The {what} must contain letters; please type it again."
+    return problem
 
 
 def text_problem(value: str, what: str, max_chars: int, *, joiners: bool = True) -> str | None:

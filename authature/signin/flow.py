@@ -51,7 +51,7 @@ from authature.payments.service import (
     refusal,
     wants_bank_account,
 )
-from authature.plaintext import canonical_email, is_email_address, text_problem
+from authature.plaintext import canonical_email, is_email_address, name_problem, text_problem
 from authature.security.keys import SEAL_TAG_BYTES, Keys
 
 __all__ = [
@@ -513,8 +513,8 @@ class SignInFlow:
         first = unicodedata.normalize("NFC", (first_name or "").strip())
         last = unicodedata.normalize("NFC", (last_name or "").strip())
         phone = record.pending_mobile if mobile is None else (mobile.strip() or None)
-        first_problem = text_problem(first, "first name", _NAME_MAX)
-        last_problem = text_problem(last, "last name", _NAME_MAX)
+        first_problem = name_problem(first, "first name", _NAME_MAX)
+        last_problem = name_problem(last, "last name", _NAME_MAX)
         phone_text_problem = (
             None if phone is None else text_problem(phone, "mobile number", _MOBILE_MAX)
         )

@@ -23,6 +23,7 @@ def test_stored_identifiers_become_canonical_unless_taken(database: Database) ->
         nfd,
         "ada@xn--exmple-cua.com",
         "bob@example.com",
+        "\ufb01n@example.com",  # the ligature
         "eve@xn--exmple-cua.com",  # canonical form taken by the next row: both stay
         "eve@ex\u00e4mple.com",
     ]
@@ -42,6 +43,7 @@ def test_stored_identifiers_become_canonical_unless_taken(database: Database) ->
         "zo\u00eb@example.com",
         "ada@ex\u00e4mple.com",
         "bob@example.com",
+        "fin@example.com",
         "eve@xn--exmple-cua.com",
         "eve@ex\u00e4mple.com",
     }

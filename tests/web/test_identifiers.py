@@ -36,6 +36,9 @@ def _step_for(http: httpx.Client, url: str, typed: str) -> str:
         # What a browser's e-mail field sends for an internationalised domain.
         ("ada@ex\u00e4mple.com", "ada@xn--exmple-cua.com", "ada@ex\u00e4mple.com"),
         ("ada@xn--exmple-cua.com", "ADA@Ex\u00c4mple.com.", "ada@ex\u00e4mple.com"),
+        # A ligature and full-width letters are the letters they look like (NFKC).
+        ("\ufb01@example.com", "fi@example.com", "fi@example.com"),
+        ("\uff21da@example.com", "ada@example.com", "ada@example.com"),
     ],
 )
 def test_the_same_address_written_another_way_is_the_same_account(
@@ -52,12 +55,25 @@ def test_the_same_address_written_another_way_is_the_same_account(
     assert identifiers == [stored]
 
 
-def test_a_domain_that_is_not_a_valid_idna_name_is_asked_again(live_server: LiveServer) -> None:
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "a@xn--zz.com",  # not a valid IDNA name
+        "a..b@example.com",  # RFC 5322 dot-atom: no doubled dot
+        ".a@example.com",
+        "a.@example.com",
+        "a@[127.0.0.1]",  # no address literals
+        'a"b@example.com',
+    ],
+)
+def test_an_address_that_is_not_a_mailbox_is_asked_again(
+    live_server: LiveServer, typed: str
+) -> None:
     client = live_server.create_client([REDIRECT])
     url = authorize_url(client.client.client_id, REDIRECT)
     with live_server.http() as http:
         page = open_page(http, url)
-        again = follow(http, page, post(http, page, "identify", {"identifier": "a@xn--zz.com"}))
+        again = follow(http, page, post(http, page, "identify", {"identifier": typed}))
     assert isinstance(again, Page)
     assert "valid e-mail" in again.status
 

@@ -283,6 +283,8 @@ def test_signatures_are_encrypted_at_rest(live_server: LiveServer) -> None:
         ("Ada", "evil\u202e", "control or invisible"),
         ("Ada\u200d", "Lovelace", "control or invisible"),  # a joiner joins nothing at the end
         ("A\u200c\u200cda", "Lovelace", "control or invisible"),
+        ("\u0301\u0301", "Lovelace", "must contain letters"),  # combining marks only
+        ("Ada", "\u3164", "control or invisible"),  # a Hangul filler renders as nothing
         ("Ada", "L" * 201, "at most 200 characters"),
     ],
 )
@@ -302,7 +304,7 @@ def test_names_with_invisible_characters_or_too_long_are_refused(
     ("first", "last"),
     [
         ("\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627", "Tehrani"),  # Persian: ZWNJ
-        ("Ada", "\U0001f469\u200d\U0001f3a4"),  # an emoji ZWJ sequence
+        ("Ada", "Lovelace \U0001f469\u200d\U0001f3a4"),  # an emoji ZWJ sequence
     ],
 )
 def test_names_spelt_with_a_zero_width_joiner_are_kept(

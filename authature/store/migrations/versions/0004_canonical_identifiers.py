@@ -1,11 +1,12 @@
-"""canonical user identifiers: NFC, lower case, internationalised domains as Unicode labels
+"""canonical user identifiers: NFKC, lower case, internationalised domains as Unicode labels
 
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-04 09:10:00
 
 Sign-in now looks users up by `authature.plaintext.canonical_email`. Identifiers stored before
-were only stripped and lower-cased, so an NFD address or a domain stored as `xn--...` is
+were only stripped and lower-cased, so an NFD address, a ligature or full-width letters, or
+a domain stored as `xn--...` is
 rewritten to the canonical form, unless another user already holds that form (then both stay
 as they are, and `authature users show` finds each by its exact stored form). The rule is
 copied here, not imported, so that this migration keeps meaning what it meant when written.
@@ -25,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _canonical(value: str) -> str | None:
-    address = unicodedata.normalize("NFC", value.strip())
+    address = unicodedata.normalize("NFKC", value.strip())
     local, at, domain = address.rpartition("@")
     if not at:
         return address.lower()
