@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from authature.oauth import errors
 
 MAX_FORM_BYTES = 1_000_000  # a signature capture is well under this
 MAX_FIELD_CHARS = 600_000
+
+log = logging.getLogger("authature")
+# python-multipart (0.0.x) logs each malformed byte it meets as a warning ("Expected boundary
+# character 45, got 112 at index 2") and then raises; the raise becomes our invalid_request
+# answer, so its own lines are noise written from client input.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
 
 
 async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
@@ -21,10 +28,16 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
     if content_type not in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         raise errors.invalid_request("Send the parameters as application/x-www-form-urlencoded.")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise errors.invalid_request(f"The request body is larger than {max_bytes} bytes.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise errors.invalid_request(f"The request body is larger than {max_bytes} bytes.")
+    except ClientDisconnect as exc:
+        # The client went away before its Content-Length was reached: not a server error.
+        # The answer (400) reaches no one, but it is what the metrics count.
+        log.info("client disconnected mid-body on %s %s", request.method, request.url.path)
+        raise errors.invalid_request("The request body ended early.") from exc
     if content_type == "multipart/form-data" and not _multipart_is_complete(
         request.headers.get("content-type", ""), body
     ):
