@@ -152,6 +152,7 @@ class Ended:
     tokens: int
     codes: int
     signins: int
+    payment_authorizations: int
 
 
 class ClientAdmin:
@@ -217,7 +218,7 @@ class ClientAdmin:
         transaction: a disabled client is usually a compromised one, and `clients enable` must
         not bring its old tokens, codes or sign-ins back."""
         client = self.get(client_id)
-        ended = Ended(0, 0, 0)
+        ended = Ended(0, 0, 0, 0)
         with self.uow() as repos:
             updated = repos.clients.update(client.pk, disabled=disabled)
             if disabled:
