@@ -1,0 +1,45 @@
+"""Sentences people and client developers read: each says what is actually wrong."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from support.oauth_flow import new_identifier, register
+from support.server import LiveServer
+from support.signin import Page, authorize_url, follow, open_page, post, redirect_params
+
+REDIRECT = "http://127.0.0.1:9/callback"
+PAYMENT_SCOPES = "preapproval,payment,authenticate"
+
+
+def _text(page_html: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page_html)).split())
+
+
+def test_a_nul_in_a_parameter_is_named_as_such_not_as_bad_utf8(live_server: LiveServer) -> None:
+    client = register(live_server)
+    with live_server.http() as http:
+        r = http.get(authorize_url(client.client_id, REDIRECT).replace("state-123", "a%00b"))
+    said = redirect_params(r)
+    assert said["error"] == "invalid_request"
+    assert "state" in said["error_description"] and "NUL character" in said["error_description"]
+    assert "UTF-8" not in said["error_description"]
+
+
+def test_a_capture_just_over_the_limit_never_reads_as_within_it(live_server: LiveServer) -> None:
+    client = register(live_server)
+    points = [[10.0 + i * 3, 50.0 + (i % 5) * 4, i * 8.0, 0.5] for i in range(60)]
+    points.append([200.0, 60.0, 60_001.0, 0.5])
+    capture = {"strokes": [points], "width": 400, "height": 200, "dpr": 1, "pointer_type": "pen"}
+    with live_server.http() as http:
+        page = open_page(http, authorize_url(client.client_id, REDIRECT))
+        step = follow(http, page, post(http, page, "identify", {"identifier": new_identifier()}))
+        assert isinstance(step, Page)
+        data = {"capture": json.dumps(capture), "first_name": "Ada", "last_name": "Lovelace"}
+        r = post(http, step, "signature", data)
+    assert r.status_code == 400
+    status = Page(step.url, r.text, r.status_code).status
+    assert "at most 60 seconds" in status
+    assert "this one took 60.001 seconds" in status, status
