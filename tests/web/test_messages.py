@@ -6,7 +6,9 @@ import html
 import json
 import re
 
+import pytest
 from support.oauth_flow import new_identifier, register
+from support.payments import submit_bank, to_bank_step
 from support.server import LiveServer
 from support.signin import Page, authorize_url, follow, open_page, post, redirect_params
 
@@ -43,3 +45,42 @@ def test_a_capture_just_over_the_limit_never_reads_as_within_it(live_server: Liv
     status = Page(step.url, r.text, r.status_code).status
     assert "at most 60 seconds" in status
     assert "this one took 60.001 seconds" in status, status
+
+
+@pytest.mark.parametrize(
+    ("iban", "holder", "expected"),
+    [
+        (
+            "DE89 3704 0044 0532 0130 00",
+            "Int\u200bGrator",
+            "contains control or invisible characters",
+        ),
+        ("DE89 3704 0044 0532 0130 00", "A" * 71, "may have at most 70 characters"),
+        ("021000021 123456789", "Ada Lovelace", "begins with a two-letter country code such as DE"),
+    ],
+)
+def test_bank_step_sentences_say_what_is_wrong(
+    live_server: LiveServer, iban: str, holder: str, expected: str
+) -> None:
+    new = live_server.create_client([REDIRECT], scopes=PAYMENT_SCOPES)
+    url = authorize_url(new.client.client_id, REDIRECT, scope="preapproval authenticate")
+    with live_server.http() as http:
+        result = submit_bank(http, to_bank_step(http, url, new_identifier()), iban, holder)
+    assert isinstance(result, Page)
+    said = _text(result.html)
+    assert 'data-testid="bank-form"' in result.html
+    assert expected in said, said[-800:]
+    assert "ordinary characters" not in said
+
+
+@pytest.mark.parametrize(
+    "pasted", ["IBAN DE89 3704 0044 0532 0130 00", "IBAN: DE89 3704 0044 0532 0130 00"]
+)
+def test_an_iban_pasted_with_its_label_is_read(live_server: LiveServer, pasted: str) -> None:
+    new = live_server.create_client([REDIRECT], scopes=PAYMENT_SCOPES)
+    url = authorize_url(new.client.client_id, REDIRECT, scope="preapproval authenticate")
+    with live_server.http() as http:
+        result = submit_bank(http, to_bank_step(http, url, new_identifier()), pasted)
+    assert isinstance(result, Page)
+    assert 'data-testid="bank-form"' not in result.html, _text(result.html)[-800:]
+    assert "3000" in result.html  # the next step shows the account's last four characters
