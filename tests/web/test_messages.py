@@ -6,6 +6,7 @@ import html
 import json
 import re
 
+import httpx
 import pytest
 from support.oauth_flow import new_identifier, register
 from support.payments import submit_bank, to_bank_step
@@ -84,3 +85,53 @@ def test_an_iban_pasted_with_its_label_is_read(live_server: LiveServer, pasted: 
     assert isinstance(result, Page)
     assert 'data-testid="bank-form"' not in result.html, _text(result.html)[-800:]
     assert "3000" in result.html  # the next step shows the account's last four characters
+
+
+def _multipart(http: httpx.Client, body: bytes, auth: tuple[str, str]) -> httpx.Response:
+    return http.post(
+        "/oauth/token",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+        auth=auth,
+    )
+
+
+def test_a_multipart_epilogue_is_ignored_and_a_file_part_is_named(
+    live_server: LiveServer,
+) -> None:
+    client = register(live_server)
+    part = (
+        b"--b0undary\r\n"
+        b'Content-Disposition: form-data; name="redirect_uri"\r\n\r\n' + REDIRECT.encode() + b"\r\n"
+        b"--b0undary\r\n"
+        b'Content-Disposition: form-data; name="grant_type"\r\n\r\n'
+        b"authorization_code\r\n"
+        b"--b0undary\r\n"
+        b'Content-Disposition: form-data; name="code"\r\n\r\n'
+        b"not-a-code\r\n"
+    )
+    with live_server.http() as http:
+        plain = _multipart(http, part + b"--b0undary--\r\n", client.basic)
+        epilogue = _multipart(
+            http, part + b"--b0undary--\r\nThis is the epilogue; it is ignored.\r\n", client.basic
+        )
+        padded = _multipart(http, part + b"--b0undary--  \r\n", client.basic)
+        cut = _multipart(http, part + b"--b0und", client.basic)
+        upload = _multipart(
+            http,
+            b"--b0undary\r\n"
+            b'Content-Disposition: form-data; name="code"; filename="code.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\n"
+            b"abc\r\n"
+            b"--b0undary--\r\n",
+            client.basic,
+        )
+    for r in (plain, epilogue, padded):
+        # Read as a form: the code is judged (and refused), not the body.
+        assert (r.status_code, r.json()["error"]) == (400, "invalid_grant"), r.text
+    assert cut.json()["error"] == "invalid_request"
+    assert "incomplete" in cut.json()["error_description"]
+    assert (upload.status_code, upload.json()) == (
+        400,
+        {"error": "invalid_request", "error_description": "File uploads are not accepted here."},
+    )
