@@ -5,13 +5,18 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
+from pathlib import Path
 
 import httpx
 import pytest
+from support.data import svc2004_path
 from support.oauth_flow import new_identifier, register
 from support.payments import submit_bank, to_bank_step
-from support.server import LiveServer
-from support.signin import Page, authorize_url, follow, open_page, post, redirect_params
+from support.server import LiveServer, run_server, settings_for
+from support.signin import Page, authorize_url, follow, open_page, post, redirect_params, verify
+
+from authature.config import RateLimits
 
 REDIRECT = "http://127.0.0.1:9/callback"
 PAYMENT_SCOPES = "preapproval,payment,authenticate"
@@ -135,3 +140,20 @@ def test_a_multipart_epilogue_is_ignored_and_a_file_part_is_named(
         400,
         {"error": "invalid_request", "error_description": "File uploads are not accepted here."},
     )
+
+
+@pytest.mark.data
+def test_the_rate_limit_page_says_so_and_for_how_long(tmp_path: Path, database_url: str) -> None:
+    limits = replace(RateLimits(), window_seconds=86_400, verify_per_ip=1)
+    settings = replace(settings_for(tmp_path, database_url), rate_limits=limits)
+    with run_server(settings) as server, server.http() as http:
+        client = register(server)
+        url = authorize_url(client.client_id, REDIRECT)
+        verify(http, url, "nobody@example.com", svc2004_path(1, 1))
+        refused = verify(http, url, "nobody@example.com", svc2004_path(1, 1))
+    assert isinstance(refused, httpx.Response) and refused.status_code == 429
+    said = _text(refused.text)
+    seconds = refused.headers["Retry-After"]
+    assert "Too many attempts" in said
+    assert "What you sent could not be used" not in said
+    assert f"wait {seconds} seconds before trying again" in said, said
