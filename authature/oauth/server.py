@@ -384,7 +384,9 @@ class OAuthServer:
         with self.uow.read() as repos:
             record = live_access_token(repos, self.hasher, token, now)
         if record.client_pk != client.pk:
-            raise errors.invalid_token("The token was not issued to this client.")
+            # The unknown token's sentence: another client's token is not confirmed to exist
+            # (revocation and introspection say nothing either, RFC 7009 2.1, RFC 7662 2.2).
+            raise errors.invalid_token()
         if scope not in held_scopes(record.scopes, client.scopes):
             raise errors.invalid_scope(f"The token was not granted the {scope} scope.")
         return record

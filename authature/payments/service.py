@@ -310,8 +310,10 @@ class PaymentService:
             if found.device_uid and found.device_uid != device_uid:
                 raise errors.invalid_grant("The authorization was made on another device.")
             token = live_access_token(repos, self.oauth.hasher, token_value, now)
-            if token.client_pk != client.pk or token.user_pk != found.user_pk:
-                raise errors.invalid_token("The token was not issued to this client and user.")
+            if token.client_pk != client.pk:  # as for an unknown token (see token_for_client)
+                raise errors.invalid_token()
+            if token.user_pk != found.user_pk:
+                raise errors.invalid_token("The token was not issued to this authorization's user.")
             _require_preapproval(token.scopes, client.scopes)
             user = repos.users.by_pk(found.user_pk)
             mandate = repos.payments.latest_mandate(found.user_pk, client.pk, "recurrent")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 import pytest
 from support.payments import enroll_payer
@@ -48,3 +50,19 @@ def test_a_refused_bearer_token_carries_the_challenge(live_server: LiveServer) -
     # No token at all: the challenge without an error code (RFC 6750 3.1).
     assert missing.status_code == 400
     assert missing.headers["WWW-Authenticate"] == 'Bearer realm="authature"'
+
+
+def test_a_capture_with_another_clients_token_is_told_as_for_an_unknown_token(
+    live_server: LiveServer,
+) -> None:
+    from support.payments import authorize, capture
+
+    mine = enroll_payer(live_server, identifier="mine@example.com")
+    theirs = enroll_payer(live_server, identifier="theirs@example.com", user=2)
+    with live_server.http() as http:
+        authorization_id = authorize(http, mine).json()["authorization_id"]
+        foreign = capture(http, replace(mine, token=theirs.token), authorization_id)
+        unknown = capture(http, replace(mine, token="0" * 64), authorization_id)
+    assert (foreign.status_code, foreign.json()["error"]) == (400, "invalid_token")
+    assert foreign.json() == unknown.json()
+    assert "not issued" not in foreign.text
