@@ -91,9 +91,37 @@ def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
             raise AdminError(f"{uri!r}: the {parts.scheme} scheme cannot be a redirect URI.")
         if parts.scheme in {"http", "https"} and "@" in parts.netloc:
             raise AdminError(f"{uri!r}: a redirect URI cannot carry a user name or password.")
+        if parts.scheme in {"http", "https"}:
+            _check_redirect_host(uri, parts.netloc)
         if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "::1", "localhost"}:
             raise AdminError(f"{uri!r}: plain http is allowed only for loopback addresses.")
     return list(dict.fromkeys(uris))
+
+
+def _check_redirect_host(uri: str, netloc: str) -> None:
+    """The host of an http(s) redirect URI as it will be compared: exactly (SPEC 3.1), so a
+    pattern or a form that clients never send would be stored and never match."""
+    import idna
+
+    host = netloc.rsplit(":", 1)[0] if not netloc.endswith("]") else netloc
+    if "*" in host:
+        raise AdminError(
+            f"{uri!r}: wildcards are not supported (redirect URIs match exactly); register "
+            "each redirect URI."
+        )
+    if host.isascii():
+        return
+    try:
+        ascii_host = idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise AdminError(f"{uri!r}: {host!r} is not a valid host name ({exc}).") from exc
+    ascii_uri = uri.replace(host, ascii_host, 1)
+    # Not stored as typed: the redirect's Location header must be ASCII (RFC 3986), and the
+    # client must then send this same form, so the operator should see and register it.
+    raise AdminError(
+        f"{uri!r}: register the host in its ASCII (IDNA) form, and have the client send that "
+        f"form too: {ascii_uri!r}."
+    )
 
 
 _NAME_MAX = 200  # the column's size
@@ -152,6 +180,7 @@ class Ended:
     tokens: int
     codes: int
     signins: int
+    payment_authorizations: int
 
 
 class ClientAdmin:
@@ -217,7 +246,7 @@ class ClientAdmin:
         transaction: a disabled client is usually a compromised one, and `clients enable` must
         not bring its old tokens, codes or sign-ins back."""
         client = self.get(client_id)
-        ended = Ended(0, 0, 0)
+        ended = Ended(0, 0, 0, 0)
         with self.uow() as repos:
             updated = repos.clients.update(client.pk, disabled=disabled)
             if disabled:

@@ -301,13 +301,15 @@ def clients_update(
 @clients.command("disable")
 @click.argument("client_id")
 def clients_disable(client_id: str) -> None:
-    """Disable a client: its authorizations are refused, and its live tokens, unused codes and
-    sign-ins in progress are revoked for good (enabling it again does not bring them back)."""
+    """Disable a client: its authorizations are refused, and its live tokens, unused codes,
+    sign-ins in progress and uncaptured payment authorizations are ended for good (enabling it
+    again does not bring them back)."""
     admin, _ = _admin()
     _, ended = admin.disable(client_id)
     click.echo(
         f"Client {client_id} is disabled. Revoked for good: {ended.tokens} live token(s), "
-        f"{ended.codes} unused code(s) and {ended.signins} sign-in(s) in progress; "
+        f"{ended.codes} unused code(s), {ended.signins} sign-in(s) in progress and "
+        f"{ended.payment_authorizations} uncaptured payment authorization(s) (expired); "
         "`clients enable` will not bring them back."
     )
 

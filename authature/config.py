@@ -206,6 +206,7 @@ class Settings:
     rate_limits: RateLimits = field(default_factory=RateLimits)
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     metrics: bool = True
+    metrics_token: str | None = None  # None: /metrics answers loopback clients only
     inline_database_calls: bool | None = None  # None: inline with SQLite, threads otherwise
 
     @classmethod
@@ -242,5 +243,6 @@ class Settings:
             rate_limits=RateLimits.from_env(env),
             payments=PaymentSettings.from_env(env),
             metrics=_flag(env, "AUTHATURE_METRICS", True),
+            metrics_token=env.get("AUTHATURE_METRICS_TOKEN") or None,
             inline_database_calls=_calls(env),
         )

@@ -270,3 +270,42 @@ def test_update_checks_names_like_create(run: CliRunner, args: list[str], messag
     assert result.exit_code == 1 and message in result.output, result.output
     shown = json.loads(run.invoke(main, ["clients", "show", created["client_id"]]).stdout)
     assert shown["name"] == "Shop" and shown["description"] == ""
+
+
+@pytest.mark.parametrize(
+    ("uri", "said"),
+    [
+        ("https://*.example/cb", "wildcards are not supported"),
+        ("https://shop.*/cb", "register each redirect URI"),
+        ("https://ä.example/cb", "'https://xn--4ca.example/cb'"),
+        ("https://Bücher.example:8443/cb", "'https://xn--bcher-kva.example:8443/cb'"),
+    ],
+)
+def test_create_refuses_redirect_hosts_that_could_never_match(
+    run: CliRunner, uri: str, said: str
+) -> None:
+    result = run.invoke(
+        main,
+        ["clients", "create", "--name", "Shop", "--redirect-uri", uri, "--scopes", "authenticate"],
+    )
+    assert result.exit_code != 0
+    assert said in result.output, result.output
+    listed = run.invoke(main, ["clients", "list", "--json"])
+    assert json.loads(listed.output) == []
+
+
+def test_create_accepts_the_ascii_form_of_an_international_host(run: CliRunner) -> None:
+    result = run.invoke(
+        main,
+        [
+            "clients",
+            "create",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "https://xn--4ca.example/cb",
+            "--scopes",
+            "authenticate",
+        ],
+    )
+    assert result.exit_code == 0, result.output

@@ -231,6 +231,16 @@ def _plain_rows(raw: list[Any]) -> FloatArray | None:
     return rows.reshape(-1, 4)
 
 
+def _seconds_over(duration_ms: float, limit_ms: int) -> str:
+    """A duration above `limit_ms` written so that it never reads as within it (60,001 ms is
+    "60.001 seconds", not "60.0 seconds")."""
+    for digits in (1, 3):
+        shown = f"{duration_ms / 1000:.{digits}f}"
+        if float(shown) * 1000 > limit_ms:
+            return f"{shown} seconds"
+    return f"more than {limit_ms / 1000:g} seconds"
+
+
 def _checked(
     strokes: Sequence[FloatArray], width: float, height: float, dpr: float, pointer_type: str
 ) -> Capture:
@@ -252,7 +262,7 @@ def _checked(
     if duration > MAX_DURATION_MS:
         raise CaptureError(
             f"A signature may take at most {MAX_DURATION_MS // 1000} seconds; "
-            f"this one took {duration / 1000:.1f} seconds."
+            f"this one took {_seconds_over(duration, MAX_DURATION_MS)}."
         )
     out: list[FloatArray] = []
     for stroke in strokes:

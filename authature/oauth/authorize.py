@@ -91,7 +91,12 @@ def _single(items: Sequence[tuple[str, str]], names: Sequence[str] | None = None
             raise errors.invalid_request(f"The parameter {errors.quote(key)} is repeated.")
         if len(value) > _MAX_PARAM:
             raise errors.invalid_request(f"The parameter {errors.quote(key)} is too long.")
-        if "\ufffd" in value or "\x00" in value:
+        if "\x00" in value:
+            raise errors.invalid_request(
+                f"The parameter {errors.quote(key)} contains a NUL character (%00), "
+                "which no parameter may contain."
+            )
+        if "\ufffd" in value:  # what decoding put in place of bytes that are not UTF-8
             raise errors.invalid_request(
                 f"The parameter {errors.quote(key)} is not valid UTF-8 text."
             )

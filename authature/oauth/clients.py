@@ -147,8 +147,10 @@ def matches_redirect_uri(requested: str, registered: str, *, any_loopback_port: 
     if a is None or b is None:
         return False
     try:
-        urlsplit(requested).port  # noqa: B018 - raises on a malformed port
+        port = urlsplit(requested).port  # raises on a malformed port
     except ValueError:
+        return False
+    if port == 0:  # "any port" to a socket API, never a port an app listens on
         return False
     return a == b and urlsplit(requested).fragment == "" and "@" not in requested
 

@@ -7,10 +7,13 @@ Descriptions are limited to the characters RFC 6749 allows (%x20-21 / %x23-5B / 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 __all__ = [
     "OAuthError",
     "access_denied",
+    "bearer_challenge",
     "insufficient_scope",
     "invalid_client",
     "invalid_grant",
@@ -149,6 +152,18 @@ def unsupported_grant_type(
 
 #: RFC 6750 3.1: the challenge of a bearer-protected resource that refused the token.
 BEARER_INVALID_TOKEN = 'Bearer realm="authature", error="invalid_token"'  # noqa: S105 - a header
+
+
+@contextmanager
+def bearer_challenge() -> Iterator[None]:
+    """Around the work of a bearer-authenticated endpoint (RFC 6750 3.1): a refused token
+    leaves with the challenge; its status and body stay SPEC 4's."""
+    try:
+        yield
+    except OAuthError as exc:
+        if exc.error == "invalid_token":
+            exc.headers["WWW-Authenticate"] = BEARER_INVALID_TOKEN
+        raise
 
 
 def invalid_token(

@@ -7,8 +7,7 @@ frameworks or SQL.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,17 +60,6 @@ class TokenQuestion:
     scopes: tuple[str, ...]
     device_uid: str | None
     now: datetime
-
-
-@contextmanager
-def _bearer_challenge() -> Iterator[None]:
-    """A refused token is answered with RFC 6750 3's challenge."""
-    try:
-        yield
-    except errors.OAuthError as exc:
-        if exc.error == "invalid_token":
-            exc.headers["WWW-Authenticate"] = errors.BEARER_INVALID_TOKEN
-        raise
 
 
 class OAuthServer:
@@ -348,7 +336,7 @@ class OAuthServer:
         """The first half of `verify_token`, before the database: the request's parameters
         checked and the token's digest. `web.tokenbatch` looks the digests of many requests up
         in one statement and answers each with `judge_token`."""
-        with _bearer_challenge():
+        with errors.bearer_challenge():
             client_id = query.get("client_id")
             if not client_id:
                 raise errors.invalid_request("client_id is required.")
@@ -367,7 +355,7 @@ class OAuthServer:
 
     def judge_token(self, question: TokenQuestion, record: TokenCheck | None) -> None:
         """The second half of `verify_token`: the row read after the request arrived."""
-        with _bearer_challenge():
+        with errors.bearer_challenge():
             if record is not None and record.client_disabled:  # say why, though revoked too
                 raise errors.invalid_token(
                     "The client this token was issued to is disabled; its tokens no longer work."
@@ -396,7 +384,9 @@ class OAuthServer:
         with self.uow.read() as repos:
             record = live_access_token(repos, self.hasher, token, now)
         if record.client_pk != client.pk:
-            raise errors.invalid_token("The token was not issued to this client.")
+            # The unknown token's sentence: another client's token is not confirmed to exist
+            # (revocation and introspection say nothing either, RFC 7009 2.1, RFC 7662 2.2).
+            raise errors.invalid_token()
         if scope not in held_scopes(record.scopes, client.scopes):
             raise errors.invalid_scope(f"The token was not granted the {scope} scope.")
         return record

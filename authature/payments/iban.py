@@ -7,12 +7,15 @@ an exception text or a repr: it is a bank account number, personal data.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 import pycountry
 from schwifty import IBAN
 from schwifty import exceptions as iban_errors
+
+from authature.plaintext import text_problem
 
 __all__ = ["BankDetails", "masked_iban", "read_bank_details"]
 
@@ -22,12 +25,15 @@ _HOLDER_MAX = 70  # SEPA's limit for a debtor name (pain.008 Nm)
 # direction marks, BOM). None of them can be part of an IBAN, so they are dropped.
 _SEPARATORS = frozenset("-.\u2010\u2011\u2012\u2013")
 _EXAMPLE = "DE89 3704 0044 0532 0130 00"
+# Bank statements and invoices print the IBAN after a label: "IBAN DE89 ..." or "IBAN: DE89 ...".
+# No country code is "IB", so a leading "IBAN" is always the label.
+_LABEL = re.compile(r"^[\s\u200b-\u200f\ufeff]*IBAN\s*:?", re.IGNORECASE)
 
 
 def _compact(raw: str) -> str:
     return "".join(
         c
-        for c in raw
+        for c in _LABEL.sub("", raw, count=1)
         if not c.isspace() and c not in _SEPARATORS and unicodedata.category(c) != "Cf"
     ).upper()
 
@@ -81,8 +87,9 @@ def read_bank_details(raw_iban: str, raw_holder: str) -> BankDetails | str:
     holder = " ".join(raw_holder.split())
     if not holder:
         return "Please enter the name of the account holder as your bank knows it."
-    if len(holder) > _HOLDER_MAX or any(not c.isprintable() for c in holder):
-        return f"The account holder's name must be at most {_HOLDER_MAX} ordinary characters."
+    problem = text_problem(holder, "account holder's name", _HOLDER_MAX)
+    if problem is not None:
+        return problem
     compact = _compact(raw_iban)
     if not compact:
         return f"Please enter your IBAN, like {_EXAMPLE}."
@@ -93,6 +100,12 @@ def read_bank_details(raw_iban: str, raw_holder: str) -> BankDetails | str:
         return (
             f"An IBAN has at most 34 letters and digits; yours has {len(compact)}. "
             "Please copy it again from your bank statement."
+        )
+    if not compact[:2].isalpha():
+        # A domestic account number (a US routing and account number, a sort code...).
+        return (
+            "An IBAN begins with a two-letter country code such as DE, then two check digits "
+            f"and the account number, like {_EXAMPLE}. Please enter the IBAN your bank gives."
         )
     try:
         iban = IBAN(compact)

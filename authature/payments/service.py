@@ -242,37 +242,40 @@ class PaymentService:
     # -- SPEC 3.5: pre-authorize -------------------------------------------------------------------
 
     def authorize(self, bearer: str | None, form: Mapping[str, str]) -> str:
-        client_id = form.get("client_id")
-        if not client_id:
-            raise errors.invalid_request("client_id is required.")
-        device_uid = _device_uid(form)
-        now = self.clock.now()
-        with self.oauth.uow() as repos:
-            token = live_access_token(repos, self.oauth.hasher, bearer, now)
-            client = repos.clients.by_pk(token.client_pk)
-            if client is None or client.client_id != client_id:
-                raise errors.invalid_token("The token was not issued to this client.")
-            _require_preapproval(token.scopes, client.scopes)
-            if token.device_uid and token.device_uid != device_uid:
-                raise errors.invalid_token("The token was issued to another device.")
-            user = repos.users.by_pk(token.user_pk)
-            mandate = repos.payments.latest_mandate(token.user_pk, client.pk, "recurrent")
-            if user is None or mandate is None:
-                raise errors.invalid_token(
-                    "This user has signed no recurrent mandate for this client; ask for the "
-                    "preapproval scope so they sign one."
+        """SPEC 3.5; a refused token leaves with RFC 6750 3.1's challenge (as on every
+        bearer-authenticated endpoint), its status and body SPEC 4's."""
+        with errors.bearer_challenge():
+            client_id = form.get("client_id")
+            if not client_id:
+                raise errors.invalid_request("client_id is required.")
+            device_uid = _device_uid(form)
+            now = self.clock.now()
+            with self.oauth.uow() as repos:
+                token = live_access_token(repos, self.oauth.hasher, bearer, now)
+                client = repos.clients.by_pk(token.client_pk)
+                if client is None or client.client_id != client_id:
+                    raise errors.invalid_token("The token was not issued to this client.")
+                _require_preapproval(token.scopes, client.scopes)
+                if token.device_uid and token.device_uid != device_uid:
+                    raise errors.invalid_token("The token was issued to another device.")
+                user = repos.users.by_pk(token.user_pk)
+                mandate = repos.payments.latest_mandate(token.user_pk, client.pk, "recurrent")
+                if user is None or mandate is None:
+                    raise errors.invalid_token(
+                        "This user has signed no recurrent mandate for this client; ask for the "
+                        "preapproval scope so they sign one."
+                    )
+                self._check_rules(repos, user, client, mandate, device_uid, None, now)
+                authorization = repos.payments.add_authorization(
+                    new_id(),
+                    mandate,
+                    device_uid,
+                    None,
+                    now,
+                    now + timedelta(seconds=self.settings.authorization_lifetime_seconds),
+                    used_at=None,
                 )
-            self._check_rules(repos, user, client, mandate, device_uid, None, now)
-            authorization = repos.payments.add_authorization(
-                new_id(),
-                mandate,
-                device_uid,
-                None,
-                now,
-                now + timedelta(seconds=self.settings.authorization_lifetime_seconds),
-                used_at=None,
-            )
-        return authorization.authorization_id
+            return authorization.authorization_id
 
     # -- SPEC 3.6: capture ---------------------------------------------------------------------------
 
@@ -307,8 +310,10 @@ class PaymentService:
             if found.device_uid and found.device_uid != device_uid:
                 raise errors.invalid_grant("The authorization was made on another device.")
             token = live_access_token(repos, self.oauth.hasher, token_value, now)
-            if token.client_pk != client.pk or token.user_pk != found.user_pk:
-                raise errors.invalid_token("The token was not issued to this client and user.")
+            if token.client_pk != client.pk:  # as for an unknown token (see token_for_client)
+                raise errors.invalid_token()
+            if token.user_pk != found.user_pk:
+                raise errors.invalid_token("The token was not issued to this authorization's user.")
             _require_preapproval(token.scopes, client.scopes)
             user = repos.users.by_pk(found.user_pk)
             mandate = repos.payments.latest_mandate(found.user_pk, client.pk, "recurrent")

@@ -175,10 +175,11 @@ class SqlClientStore:
         self._u.session.flush()
         return _client(row)
 
-    def end_grants(self, pk: int, now: datetime) -> tuple[int, int, int]:
+    def end_grants(self, pk: int, now: datetime) -> tuple[int, int, int, int]:
         """Revoke the client's live access and refresh tokens, delete its unused codes and its
         sign-ins in progress, and expire its uncaptured payment authorizations (`clients
-        disable`). Returns (tokens revoked, codes deleted, sign-ins deleted)."""
+        disable`). Returns (tokens revoked, codes deleted, sign-ins deleted, payment
+        authorizations expired)."""
         connection = self._u.core()
         tokens = 0
         for table in (_ACCESS, _REFRESH):
@@ -193,7 +194,7 @@ class SqlClientStore:
             delete(_CODES).where(_CODES.c.client_pk == pk, _CODES.c.used_at.is_(None))
         ).rowcount
         signins = connection.execute(delete(_REQUESTS).where(_REQUESTS.c.client_pk == pk)).rowcount
-        connection.execute(
+        authorizations = connection.execute(
             update(_AUTHORIZATIONS)
             .where(
                 _AUTHORIZATIONS.c.client_pk == pk,
@@ -201,8 +202,8 @@ class SqlClientStore:
                 _AUTHORIZATIONS.c.expires_at > now,
             )
             .values(expires_at=now)
-        )
-        return tokens, codes, signins
+        ).rowcount
+        return tokens, codes, signins, authorizations
 
 
 class SqlUserStore:

@@ -37,7 +37,16 @@ log = logging.getLogger("authature")
 
 def _authorize_error_page(request: Request, exc: errors.OAuthError) -> Response:
     back = None
-    if exc.status >= 500:
+    message = exc.description
+    if exc.status == 429:  # a rate limit: say so, and for how long (the Retry-After value)
+        title = "Too many attempts for now"
+        message = (
+            f"Too many attempts in a short time; wait {exc.headers.get('Retry-After', '60')} "
+            "seconds before trying again."
+        )
+        if request.method == "POST" and request.url.path.startswith("/signin/"):
+            back = request.url.path.rsplit("/", 1)[0]
+    elif exc.status >= 500:
         title = "Signing in is not available right now"
     elif request.method == "POST" and request.url.path.startswith("/signin/"):
         # A form of a live page was refused (too large, from another origin...): the page
@@ -51,7 +60,7 @@ def _authorize_error_page(request: Request, exc: errors.OAuthError) -> Response:
     response = render_page(
         request,
         "error.html",
-        {"title": title, "message": exc.description, "error": exc.error, "back": back},
+        {"title": title, "message": message, "error": exc.error, "back": back},
         status=exc.status,
     )
     response.headers.update(exc.headers)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from authature.oauth import errors
 
 MAX_FORM_BYTES = 1_000_000  # a signature capture is well under this
 MAX_FIELD_CHARS = 600_000
+_MAX_FIELDS = 100
+
+log = logging.getLogger("authature")
+# python-multipart (0.0.x) logs each malformed byte it meets as a warning ("Expected boundary
+# character 45, got 112 at index 2") and then raises; the raise becomes our invalid_request
+# answer, so its own lines are noise written from client input.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
 
 
 async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
@@ -21,10 +29,16 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
     if content_type not in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         raise errors.invalid_request("Send the parameters as application/x-www-form-urlencoded.")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise errors.invalid_request(f"The request body is larger than {max_bytes} bytes.")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise errors.invalid_request(f"The request body is larger than {max_bytes} bytes.")
+    except ClientDisconnect as exc:
+        # The client went away before its Content-Length was reached: not a server error.
+        # The answer (400) reaches no one, but it is what the metrics count.
+        log.info("client disconnected mid-body on %s %s", request.method, request.url.path)
+        raise errors.invalid_request("The request body ended early.") from exc
     if content_type == "multipart/form-data" and not _multipart_is_complete(
         request.headers.get("content-type", ""), body
     ):
@@ -36,11 +50,23 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
         )
     request._body = bytes(body)  # let Starlette parse what we have already read
     try:
-        form = await request.form(max_files=0, max_fields=100, max_part_size=max_bytes)
+        # Files are let through the parser (in memory: the body is at most `max_bytes`) so that
+        # a part with a filename is refused for what it is, below; max_files=0 made the parser
+        # raise "Too many files", which read as an unparseable body.
+        form = await request.form(
+            max_files=_MAX_FIELDS, max_fields=_MAX_FIELDS, max_part_size=max_bytes
+        )
     except Exception as exc:  # multipart parsing errors have several types
         raise errors.invalid_request("The form body could not be parsed.") from exc
+    try:
+        return _single_values(form.multi_items())
+    finally:
+        await form.close()
+
+
+def _single_values(items: Iterable[tuple[str, object]]) -> dict[str, str]:
     values: dict[str, str] = {}
-    for key, value in form.multi_items():
+    for key, value in items:
         if not isinstance(value, str):
             raise errors.invalid_request("File uploads are not accepted here.")
         if key in values:
@@ -52,12 +78,28 @@ async def read_form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dic
 
 
 def _multipart_is_complete(content_type: str, body: bytes | bytearray) -> bool:
-    """Whether ``body`` ends with the closing delimiter of the boundary in ``content_type``."""
+    """Whether ``body`` holds the closing delimiter of the boundary in ``content_type``.
+
+    RFC 2046 5.1.1: ``CRLF "--" boundary "--"`` (at the very start when there are no parts),
+    then optional transport padding (spaces, tabs) and either the end or CRLF and an epilogue,
+    which is to be ignored.
+    """
     for param in content_type.split(";")[1:]:
         name, _, value = param.strip().partition("=")
         if name.strip().lower() == "boundary":
             boundary = value.strip().strip('"').encode("latin-1", "replace")
-            return bool(boundary) and bytes(body).rstrip(b"\r\n").endswith(b"--" + boundary + b"--")
+            if not boundary:
+                return False
+            close = b"--" + boundary + b"--"
+            data = bytes(body)
+            at = data.find(close)
+            while at != -1:
+                if at == 0 or data[:at].endswith(b"\n"):
+                    rest = data[at + len(close) :].lstrip(b" \t")
+                    if not rest or rest.startswith((b"\r\n", b"\n")):
+                        return True
+                at = data.find(close, at + 1)
+            return False
     return True  # no boundary at all: the parser itself refuses that
 
 

@@ -11,10 +11,16 @@ one process the values live in that process (and restart at zero with it).
 - `authature_signature_verifications_total{outcome}` (accepted, rejected, replay) and
   `authature_signature_verification_seconds{outcome}`: the verifier's own time;
 - `authature_lockouts_total`: users locked after too many refused signatures.
+
+Who may read them: with `AUTHATURE_METRICS_TOKEN` set, a request carrying
+`Authorization: Bearer <that token>` (compared in constant time; RFC 6750 2.1 and 3 for the
+header and the 401 challenge); without it, only clients on a loopback address (403 otherwise).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import os
 import time
 from typing import Any
@@ -26,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authature.oauth import errors
 from authature.oauth.ports import Repos
 from authature.store.db import is_database_unreachable
 
@@ -163,6 +170,38 @@ class MetricsMiddleware:
             )
 
 
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_reader(request: Request) -> None:
+    """Raise unless the request may read the metrics (see the module docstring)."""
+    token: str | None = request.app.state.services.settings.metrics_token
+    if token is None:
+        if not _is_loopback(request.client.host if request.client else None):
+            raise errors.access_denied(
+                "The metrics answer only clients on this machine; set AUTHATURE_METRICS_TOKEN "
+                "to read them from elsewhere with Authorization: Bearer."
+            )
+        return
+    header = request.headers.get("authorization")
+    scheme, _, sent = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        # RFC 6750 3.1: 401 with the challenge; the error code only when a token was sent.
+        error = errors.OAuthError(
+            "invalid_token", "Send Authorization: Bearer with the metrics token.", 401
+        )
+        challenge = 'Bearer realm="metrics"'
+        if header is not None:
+            challenge += ', error="invalid_token"'
+        error.headers["WWW-Authenticate"] = challenge
+        raise error
+
+
 def metrics_endpoint(request: Request) -> Response:
+    _check_reader(request)
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -352,11 +352,24 @@ DOCUMENT: dict[str, Any] = {
         "/metrics": {
             "get": {
                 "summary": "Prometheus metrics",
+                "description": "With AUTHATURE_METRICS_TOKEN set: Authorization: Bearer <token>; "
+                "without it, loopback clients only.",
                 "responses": {
                     "200": {
                         "description": "Prometheus text format",
                         "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
+                    },
+                    "401": {
+                        **_json(
+                            _ref("Error"), "invalid_token: the metrics token is missing or wrong"
+                        ),
+                        "headers": {
+                            "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
+                        },
+                    },
+                    "403": _json(
+                        _ref("Error"), "access_denied: not a loopback client, no token set"
+                    ),
                 },
             }
         },

@@ -78,12 +78,8 @@ async def introspect(request: Request) -> Response:
 async def userinfo(request: Request) -> Response:
     """OpenID Connect Core 5.3.1: GET and POST, bearer token in the header."""
     token = _bearer(request)
-    try:
+    with errors.bearer_challenge():  # RFC 6750 3.1
         claims = await _services(request).call(_oauth(request).userinfo, token)
-    except errors.OAuthError as exc:
-        if exc.error == "invalid_token":  # RFC 6750 3.1
-            exc.headers["WWW-Authenticate"] = errors.BEARER_INVALID_TOKEN
-        raise
     return json_response(claims)
 
 

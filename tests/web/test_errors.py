@@ -491,6 +491,9 @@ def test_registered_redirect_uri_with_its_own_query_keeps_it(server: LiveServer)
         ("http://127.0.0.1:9/cb", "https://127.0.0.1:54321/cb", False),
         ("http://127.0.0.1:9/cb", "http://127.0.0.1:notaport/cb", False),
         ("http://127.0.0.1:9/cb", "http://evil@127.0.0.1:54321/cb", False),
+        ("http://127.0.0.1:9/cb", "http://127.0.0.1:0/cb", False),
+        ("http://127.0.0.1:9/cb", "http://127.0.0.1:00/cb", False),
+        ("http://[::1]:9/cb", "http://[::1]:0/cb", False),
     ],
 )
 def test_loopback_redirect_uris_of_public_clients_match_on_any_port_only(

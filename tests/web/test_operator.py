@@ -109,7 +109,7 @@ def test_a_disabled_client_is_told_so_and_its_grants_end_for_good(
         said = _cli(live_server, monkeypatch, "clients", "disable", client_id)
         # One access and one refresh token, one code, one sign-in (the unused code's token
         # request never came): all ended in the disabling transaction.
-        assert "Revoked for good: 2 live token(s), 1 unused code(s) and 1 sign-in(s)" in said
+        assert "Revoked for good: 2 live token(s), 1 unused code(s), 1 sign-in(s)" in said
 
         access = tokens["access_token"]
         for r in (
@@ -217,3 +217,24 @@ def test_a_scope_taken_from_a_client_stops_verifying_on_its_tokens(
         assert check("authenticate") == (200, "ok")
         fetched = http.get(f"/oauth/signatures/{token}", auth=(client_id, secret))
         assert fetched.status_code == 400 and fetched.json()["error"] == "invalid_scope"
+
+
+def test_disabling_a_client_says_how_many_payment_authorizations_it_expired(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.payments import authorize, capture, enroll_payer
+
+    payer = enroll_payer(live_server, identifier="payer-off@example.com")
+    with live_server.http() as http:
+        captured = authorize(http, payer).json()["authorization_id"]
+        assert capture(http, payer, captured).status_code == 201
+        left = [authorize(http, payer).json()["authorization_id"] for _ in range(2)]
+
+        said = _cli(live_server, monkeypatch, "clients", "disable", payer.client_id)
+        # The captured one is done; the two others are expired in the disabling transaction.
+        assert "2 uncaptured payment authorization(s)" in said, said
+
+        _cli(live_server, monkeypatch, "clients", "enable", payer.client_id)
+        for authorization_id in left:
+            again = capture(http, payer, authorization_id, ref_id=f"after-{authorization_id}")
+            assert again.status_code != 201, again.text

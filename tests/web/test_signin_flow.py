@@ -153,6 +153,11 @@ def test_signature_image_only_for_the_calling_client(live_server: LiveServer) ->
         )
         assert r.status_code == 400
         assert r.json()["error"] == "invalid_token"
+        # Said as for a token that does not exist: another client's token is not confirmed.
+        unknown = http.get(
+            f"/oauth/signatures/{'0' * 64}", auth=(other.client.client_id, other.client_secret)
+        )
+        assert r.json() == unknown.json()
         anonymous = http.get(f"/oauth/signatures/{token}")
         assert anonymous.status_code == 401
         assert anonymous.json()["error"] == "invalid_client"
