@@ -93,6 +93,12 @@ def _check_redirect_uris(uris: Sequence[str]) -> list[str]:
             raise AdminError(f"{uri!r}: a redirect URI cannot carry a user name or password.")
         if parts.scheme in {"http", "https"}:
             _check_redirect_host(uri, parts.netloc)
+            try:
+                port = parts.port
+            except ValueError:
+                port = -1
+            if port is not None and not 0 < port < 65536:
+                raise AdminError(f"{uri!r}: the port must be a number from 1 to 65535.")
         if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "::1", "localhost"}:
             raise AdminError(f"{uri!r}: plain http is allowed only for loopback addresses.")
     return list(dict.fromkeys(uris))
@@ -110,6 +116,13 @@ def _check_redirect_host(uri: str, netloc: str) -> None:
             "each redirect URI."
         )
     if host.isascii():
+        name = host.lower()
+        if name.startswith("[") or name.replace(".", "").isdigit() or name == "localhost":
+            return  # an IP literal or localhost
+        try:
+            idna.decode(name)  # valid labels: letters, digits, inner hyphens; valid A-labels
+        except idna.IDNAError as exc:
+            raise AdminError(f"{uri!r}: {host!r} is not a valid host name ({exc}).") from exc
         return
     try:
         ascii_host = idna.encode(host, uts46=True).decode("ascii")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +103,12 @@ class _AdminErrors(click.Group):
             raise click.ClickException(str(exc)) from exc
         except DBAPIError as exc:
             raise click.ClickException(_database_problem(exc)) from exc
+        except BrokenPipeError:
+            # `authature clients list | head`: the reader has what it wanted; not an error.
+            # Python's documented way: point stdout at devnull so the exit flush stays quiet.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             raise click.ClickException(
@@ -305,6 +312,9 @@ def clients_disable(client_id: str) -> None:
     sign-ins in progress and uncaptured payment authorizations are ended for good (enabling it
     again does not bring them back)."""
     admin, _ = _admin()
+    if admin.get(client_id).disabled:
+        click.echo(f"Client {client_id} was already disabled; nothing changed.")
+        return
     _, ended = admin.disable(client_id)
     click.echo(
         f"Client {client_id} is disabled. Revoked for good: {ended.tokens} live token(s), "

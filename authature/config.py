@@ -31,6 +31,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    raw = env.get("AUTHATURE_METRICS_TOKEN")
+    if raw is None or raw == "":
+        return None
+    if raw != raw.strip() or len(raw) < 16 or any(not c.isprintable() for c in raw):
+        # " " or a value with stray spaces would lock every scraper out without a word.
+        raise ConfigError(
+            "AUTHATURE_METRICS_TOKEN must be at least 16 printable characters without "
+            "surrounding spaces (it is sent as `Authorization: Bearer <token>`)"
+        )
+    return raw
+
+
 def _float(env: Mapping[str, str], name: str, low: float, high: float) -> float | None:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -243,6 +256,6 @@ class Settings:
             rate_limits=RateLimits.from_env(env),
             payments=PaymentSettings.from_env(env),
             metrics=_flag(env, "AUTHATURE_METRICS", True),
-            metrics_token=env.get("AUTHATURE_METRICS_TOKEN") or None,
+            metrics_token=_metrics_token(env),
             inline_database_calls=_calls(env),
         )

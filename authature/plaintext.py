@@ -22,8 +22,23 @@ _ATOM = r"[^\s@<>()\[\]\\,;:\".]+"
 _EMAIL = re.compile(rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})+$")
 
 
+#: A DNS host name label (RFC 1123 2.1, RFC 5890 for A-labels): letters, digits, hyphens inside.
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
 def is_email_address(value: str) -> bool:
-    return len(value) <= 320 and bool(_EMAIL.match(value))
+    """A mailbox: dot-atom local part at a host name (labels of letters, digits and inner
+    hyphens, 1-63 each, an internationalised one valid in IDNA, a top-level label that is not
+    all digits, so no IP address), 254 characters at most (RFC 5321 4.5.3.1.3 path limit)."""
+    if len(value) > 254 or not _EMAIL.match(value):
+        return False
+    domain = value.rpartition("@")[2].lower()
+    try:
+        domain = idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return False
+    labels = domain.split(".")
+    return all(_LABEL.match(x) for x in labels) and not labels[-1].isdigit()
 
 
 def canonical_email(value: str) -> str | None:
@@ -75,12 +90,13 @@ _BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 
 
 def name_problem(value: str, what: str, max_chars: int) -> str | None:
-    """`text_problem` for a person's name, which must also have a letter or digit to show."""
+    """`text_problem` for a person's name, which must also have a letter (not only digits,
+    marks or symbols)."""
     problem = text_problem(value, what, max_chars)
     if (
         problem is None
         and value
-        and not any(unicodedata.category(c)[0] in "LN" and c not in _BLANK_LETTERS for c in value)
+        and not any(unicodedata.category(c)[0] == "L" and c not in _BLANK_LETTERS for c in value)
     ):
         return f"The {what} must contain letters; please type it again."
     return problem

@@ -93,6 +93,8 @@ def main() -> None:
                     "10 % narrower": _map(c, _scale(0, 0.9)),
                     "strokes joined": dataclasses.replace(c, strokes=(np.concatenate(c.strokes),)),
                     "every other point": _map(c, lambda s: s[::2] if len(s) > 2 else s),
+                    "the other half": _map(c, lambda s: s[1::2] if len(s) > 2 else s),
+                    "every third point": _map(c, lambda s: s[::3] if len(s) > 2 else s),
                     "1 point in 10 dropped": _map(c, _drop_tenth),
                     "midpoints added": _map(c, _midpoints),
                     "re-timed to 60 Hz": _map(c, lambda s: _retimed(s, 1000 / 60)),

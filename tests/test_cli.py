@@ -117,6 +117,13 @@ def test_logo_becomes_a_data_uri(run: CliRunner, tmp_path: Path) -> None:
             ["--redirect-uri", "https://u:pw@shop.example/cb", "--scopes", "capture"],
             "user name or password",
         ),
+        # Stored, they could never match what a client sends.
+        (["--redirect-uri", "http://127.0.0.1:0/cb", "--scopes", "authenticate"], "port"),
+        (["--redirect-uri", "http://[::1]:00/cb", "--scopes", "authenticate"], "port"),
+        (["--redirect-uri", "https://shop.example:99999/cb", "--scopes", "capture"], "port"),
+        (["--redirect-uri", "https://shop..example/cb", "--scopes", "capture"], "host name"),
+        (["--redirect-uri", "https://-bad-.example/cb", "--scopes", "capture"], "host name"),
+        (["--redirect-uri", "https://xn--zz.example/cb", "--scopes", "capture"], "host name"),
     ],
 )
 def test_bad_client_definitions_are_refused_with_a_reason(
@@ -162,6 +169,37 @@ def test_a_public_client_cannot_have_scopes_that_need_its_secret(
     assert _create(run, "--scopes", "capture,preapproval")["client_secret"]
 
 
+def test_disabling_a_disabled_client_says_so_and_changes_nothing(run: CliRunner) -> None:
+    created = _create(run)
+    first = run.invoke(main, ["clients", "disable", created["client_id"]])
+    assert first.exit_code == 0 and "Revoked for good" in first.output
+    again = run.invoke(main, ["clients", "disable", created["client_id"]])
+    assert again.exit_code == 0, again.output
+    assert "already disabled" in again.output and "Revoked" not in again.output
+
+
+def test_a_closed_pipe_ends_a_listing_quietly(tmp_path: Path) -> None:
+    # `authature clients list | head -1`: the reader stopped; not a data-folder problem.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AUTHATURE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("AUTHATURE_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "authature.cli"]
+    for n in range(40):
+        subprocess.run(
+            [*cli, "clients", "create", "--name", f"Shop {n}", "--scopes", "capture",
+             "--redirect-uri", "https://shop.example/cb"],
+            env=env, check=True, capture_output=True,
+        )  # fmt: skip
+    listing = subprocess.run(
+        f"{' '.join(cli)} clients list | head -c 10",
+        shell=True, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "Broken pipe" not in listing.stderr and "Error" not in listing.stderr, listing.stderr
+
+
 def test_unknown_client_and_user_say_so(run: CliRunner) -> None:
     _create(run)
     result = run.invoke(main, ["clients", "show", "nope"])
@@ -188,6 +226,8 @@ def test_bad_configuration_is_a_clear_error(
         ("AUTHATURE_RATE_LIMITS", "maybe", "1/true/on/yes or 0/false/off/no"),
         ("AUTHATURE_MAINTENANCE", "yes please", "1/true/on/yes or 0/false/off/no"),
         ("AUTHATURE_DATABASE_URL", "mysql://x/db", "must be sqlite:///PATH or postgresql"),
+        ("AUTHATURE_METRICS_TOKEN", " ", "at least 16 printable characters"),
+        ("AUTHATURE_METRICS_TOKEN", " metrics-reader-7f3a9c", "without surrounding spaces"),
     ],
 )
 def test_settings_out_of_range_or_unreadable_stop_the_command(

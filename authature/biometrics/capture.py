@@ -131,7 +131,10 @@ def _number(payload: dict[str, Any], key: str, label: str, default: float | None
     value = payload[key]
     if not _is_number(value):
         raise CaptureError(f"The {label} (“{key}”) must be a number.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        number = math.inf
     if not math.isfinite(number):
         raise CaptureError(f"The {label} (“{key}”) must be a finite number.")
     return number

@@ -15,7 +15,7 @@ import pycountry
 from schwifty import IBAN
 from schwifty import exceptions as iban_errors
 
-from authature.plaintext import text_problem
+from authature.plaintext import name_problem
 
 __all__ = ["BankDetails", "masked_iban", "read_bank_details"]
 
@@ -25,15 +25,20 @@ _HOLDER_MAX = 70  # SEPA's limit for a debtor name (pain.008 Nm)
 # direction marks, BOM). None of them can be part of an IBAN, so they are dropped.
 _SEPARATORS = frozenset("-.\u2010\u2011\u2012\u2013")
 _EXAMPLE = "DE89 3704 0044 0532 0130 00"
-# Bank statements and invoices print the IBAN after a label: "IBAN DE89 ..." or "IBAN: DE89 ...".
-# No country code is "IB", so a leading "IBAN" is always the label.
-_LABEL = re.compile(r"^[\s\u200b-\u200f\ufeff]*IBAN\s*:?", re.IGNORECASE)
+# Bank statements and invoices print the IBAN after a label ("IBAN DE89 ...", "IBAN: ...",
+# "IBAN-Nr. ...", sometimes after the number too) and the BIC after it ("... BIC COBADEFFXXX"):
+# a whole word "IBAN" is never part of an IBAN's groups, so labels and what follows "BIC" or
+# "SWIFT" are dropped.
+_LABEL = re.compile(r"\bIBAN(?:[-\s]*(?:NR|NO|NUMMER|NUMBER)\b)?\.?\s*:?", re.IGNORECASE)
+_BIC = re.compile(r"\b(?:BIC|SWIFT)\b.*$", re.IGNORECASE | re.DOTALL)
 
 
 def _compact(raw: str) -> str:
+    # NFKC first: full-width letters and digits (ＤＥ８９) are the ones they look like.
+    text = _BIC.sub("", _LABEL.sub(" ", unicodedata.normalize("NFKC", raw)))
     return "".join(
         c
-        for c in _LABEL.sub("", raw, count=1)
+        for c in text
         if not c.isspace() and c not in _SEPARATORS and unicodedata.category(c) != "Cf"
     ).upper()
 
@@ -87,7 +92,7 @@ def read_bank_details(raw_iban: str, raw_holder: str) -> BankDetails | str:
     holder = " ".join(raw_holder.split())
     if not holder:
         return "Please enter the name of the account holder as your bank knows it."
-    problem = text_problem(holder, "account holder's name", _HOLDER_MAX)
+    problem = name_problem(holder, "account holder's name", _HOLDER_MAX)
     if problem is not None:
         return problem
     compact = _compact(raw_iban)

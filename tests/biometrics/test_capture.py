@@ -249,3 +249,12 @@ def test_the_numpy_path_reads_points_as_the_checking_loop_does(
     fast = outcome()
     monkeypatch.setattr(capture_module, "_plain_rows", lambda raw: None)
     assert outcome() == fast
+
+
+@pytest.mark.parametrize("key", ["width", "height", "dpr"])
+def test_a_number_too_large_for_a_float_is_refused_by_name(make_payload: Any, key: str) -> None:
+    # An integer of hundreds of digits made float() raise OverflowError: a 500.
+    payload = make_payload()
+    payload[key] = 10**400
+    with pytest.raises(CaptureError, match="must be a finite number"):
+        parse_capture(payload)

@@ -76,6 +76,10 @@ def test_bad_iban_is_refused_with_a_sentence_and_nothing_is_stored(
     [
         "DE89-3704-0044-0532-0130-00",  # hyphens between the groups
         "de89.3704.0044.0532.0130.00",  # dots, lower case
+        "IBAN-Nr. DE89 3704 0044 0532 0130 00",  # labels and the BIC copied along
+        "DE 89 37040044 0532013000 IBAN",
+        "IBAN DE89 3704 0044 0532 0130 00 BIC COBADEFFXXX",
+        "\uff24\uff25\uff18\uff19 3704 0044 0532 0130 00",  # full-width
         "DE89\u200b3704\u00a00044 0532\u200e0130 00",  # copied from a web page or a PDF
     ],
 )

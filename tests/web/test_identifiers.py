@@ -63,6 +63,13 @@ def test_the_same_address_written_another_way_is_the_same_account(
         ".a@example.com",
         "a.@example.com",
         "a@[127.0.0.1]",  # no address literals
+        "a@1.2.3.4",
+        "a@example.123",  # an all-digit top-level label
+        "a@example.com/x",  # not a host name
+        "a@ex_ample.com",
+        "a@-ex.com",
+        "a@" + "x" * 64 + ".com",  # a label of 64
+        "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".com",  # 309 characters, over 254
         'a"b@example.com',
     ],
 )

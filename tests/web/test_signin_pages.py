@@ -284,6 +284,7 @@ def test_signatures_are_encrypted_at_rest(live_server: LiveServer) -> None:
         ("Ada\u200d", "Lovelace", "control or invisible"),  # a joiner joins nothing at the end
         ("A\u200c\u200cda", "Lovelace", "control or invisible"),
         ("\u0301\u0301", "Lovelace", "must contain letters"),  # combining marks only
+        ("123", "Lovelace", "must contain letters"),
         ("Ada", "\u3164", "control or invisible"),  # a Hangul filler renders as nothing
         ("Ada", "L" * 201, "at most 200 characters"),
     ],
