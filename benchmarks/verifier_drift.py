@@ -46,21 +46,15 @@ from authature.biometrics.evaluation import (  # noqa: E402
     eer,
     train_model,
 )
-from authature.biometrics.features import CHANNELS  # noqa: E402
 from authature.biometrics.svc2004 import signature_data_root  # noqa: E402
-from authature.biometrics.verifier import Model, score_vector  # noqa: E402
+from authature.biometrics.updates import set_vector  # noqa: E402
+from authature.biometrics.verifier import Model  # noqa: E402
 
 Key = tuple[int, int]
 
 
 def _vector(data: SignatureSet, refs: list[Key], probe: Key) -> np.ndarray:
-    k = len(refs)
-    mutual = np.zeros((len(CHANNELS), k, k))
-    for i in range(k):
-        for j in range(i + 1, k):
-            mutual[:, i, j] = mutual[:, j, i] = data.distance(refs[i], refs[j])
-    d = np.stack([data.distance(probe, r) for r in refs], axis=1)
-    return score_vector(d, mutual)
+    return set_vector(data, refs, probe)  # the replayed-updates harness's, one definition
 
 
 #: Reference and genuine-test pools: (name, how the 5 references are drawn, genuine tests).
