@@ -34,6 +34,7 @@ from authature.oauth.token import (
     IssuedTokens,
     TokenPolicy,
     check_code,
+    client_disabled_token,
     format_expires,
     live_access_token,
     narrowed_scopes,
@@ -357,9 +358,7 @@ class OAuthServer:
         """The second half of `verify_token`: the row read after the request arrived."""
         with errors.bearer_challenge():
             if record is not None and record.client_disabled:  # say why, though revoked too
-                raise errors.invalid_token(
-                    "The client this token was issued to is disabled; its tokens no longer work."
-                )
+                raise client_disabled_token()
             if record is None or record.revoked_at is not None or record.expires_at <= question.now:
                 raise errors.invalid_token()
             if record.client_id is None or record.client_id != question.client_id:

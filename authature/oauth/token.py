@@ -176,5 +176,17 @@ def live_access_token(
         raise errors.invalid_token()
     record = repos.tokens.access(hasher.digest(token, "access_token"))
     if record is None or record.revoked_at is not None or record.expires_at <= now:
+        if record is not None:  # refused anyway; say why when "sign in again" cannot help
+            client = repos.clients.by_pk(record.client_pk)
+            if client is not None and client.disabled:
+                raise client_disabled_token()
         raise errors.invalid_token()
     return record
+
+
+def client_disabled_token() -> errors.OAuthError:
+    """invalid_token for a token of a disabled client (`clients disable` revoked it too): the
+    usual "have the user sign in again" cannot help while the client stays disabled."""
+    return errors.invalid_token(
+        "The client this token was issued to is disabled; its tokens no longer work."
+    )

@@ -134,6 +134,14 @@ def test_a_disabled_client_is_told_so_and_its_grants_end_for_good(
         wrong = http.post("/oauth/introspect", auth=(client_id, "0" * 64), data={"token": access})
         assert "check the client_id and client_secret" in _invalid_client(wrong)
         assert "disabled" not in wrong.text
+        # A bearer-only endpoint says why too, not "sign in again", which cannot help now.
+        pay = http.post(
+            "/api/v2/payment/authorize",
+            headers={"Authorization": f"Bearer {access}"},
+            data={"client_id": client_id, "device_uid": "d-1"},
+        )
+        assert (pay.status_code, pay.json()["error"]) == (400, "invalid_token"), pay.text
+        assert "is disabled" in pay.json()["error_description"]
 
         _cli(live_server, monkeypatch, "clients", "enable", client_id)
         # Enabling does not revive what was revoked.
